@@ -1,0 +1,14 @@
+// Every operation Patchline serves, by name. Each API area declares its handlers in its own module.
+
+import type { OperationTable } from '../server/operation.ts';
+import { baselineOperations } from './baselines.ts';
+import { patchGroupOperations } from './patch-groups.ts';
+import { tagOperations } from './tags.ts';
+import { patchPropertyOperations } from './patch-properties.ts';
+
+export const allOperations: OperationTable = {
+  ...baselineOperations,
+  ...patchGroupOperations,
+  ...tagOperations,
+  ...patchPropertyOperations,
+};

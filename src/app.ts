@@ -1,0 +1,82 @@
+// The application: everything one server process holds, built once at start and passed to every handler.
+
+import { chmodSync, mkdirSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { openDatabase, type OpenDatabase } from './store/database.ts';
+import { migrateToLatest } from './store/migrations.ts';
+import { Store } from './store/store.ts';
+import { loadMasterKey } from './auth/master-key.ts';
+import { CredentialStore, writeAdminCredentialsFile, type KeyPair } from './auth/credentials.ts';
+import { PageTokens } from './server/next-token.ts';
+import { ProtocolModel } from './server/protocol-model.ts';
+import { createLogger, type Logger } from './server/logger.ts';
+import { PredefinedBaselines } from './domain/predefined-baselines.ts';
+import { allOperations } from './api/index.ts';
+import type { OperationTable } from './server/operation.ts';
+import type { ServerConfig } from './config.ts';
+
+export interface App {
+  config: ServerConfig;
+  log: Logger;
+  database: OpenDatabase;
+  store: Store;
+  credentials: CredentialStore;
+  tokens: PageTokens;
+  model: ProtocolModel;
+  predefined: PredefinedBaselines;
+  operations: OperationTable;
+  /** Change notifications (baselines, defaults, patch groups, node tags) for background re-evaluation. */
+  events: EventEmitter;
+  /** Managed nodes, once the reporting layer is present. */
+  nodes?: NodeDirectory;
+  close(): Promise<void>;
+}
+
+export interface NodeDirectory {
+  exists(instanceId: string): Promise<boolean>;
+  tagsChanged(resourceType: string, resourceId: string, db: import('./store/store.ts').Db): Promise<void>;
+}
+
+export interface StartupReport {
+  /** Set when this start created the admin key (first start without PATCHLINE_ACCESS_KEY_ID). */
+  createdAdminKey?: KeyPair & { file: string };
+  masterKeySource: string;
+  migrations: string[];
+}
+
+export async function createApp(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<{ app: App; report: StartupReport }> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
+  const master = loadMasterKey(config.dataDir, config.masterKey);
+  const database = openDatabase({ url: config.databaseUrl });
+  try {
+    const migrations = await migrateToLatest(database.db);
+    const store = new Store(database);
+    const credentials = new CredentialStore(database.db, master.key);
+    await credentials.checkMasterKey();
+    if (config.adminKey) credentials.addStaticAdminKey(config.adminKey);
+    const report: StartupReport = { masterKeySource: master.source, migrations };
+    if (!config.adminKey && !(await credentials.hasStoredAdminKey())) {
+      const pair = await credentials.createKey('admin', { label: 'created at first start' });
+      const file = writeAdminCredentialsFile(config.dataDir, pair, config.region);
+      report.createdAdminKey = { ...pair, file };
+    }
+    const app: App = {
+      config,
+      log,
+      database,
+      store,
+      credentials,
+      tokens: new PageTokens(master.key.derive('page-tokens')),
+      model: new ProtocolModel(),
+      predefined: new PredefinedBaselines(config.region),
+      operations: allOperations,
+      events: new EventEmitter(),
+      close: () => database.close(),
+    };
+    return { app, report };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}

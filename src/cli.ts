@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// The `patchline` command: `serve` runs the service; other subcommands are maintenance tools.
+
+import { parseArgs } from 'node:util';
+import { loadServerConfig, ConfigError } from './config.ts';
+import { serve } from './serve.ts';
+
+const USAGE = `Usage: patchline <command> [options]
+
+Commands:
+  serve     Run the Patchline service (AWS SSM Patch Manager API on POST /, health check on GET /healthz)
+
+Options for serve (each also read from the environment variable shown):
+  --host HOST            PATCHLINE_HOST            address to listen on (default 127.0.0.1)
+  --port PORT            PATCHLINE_PORT            port (default 8080)
+  --data-dir DIR         PATCHLINE_DATA_DIR        data directory (default ./data)
+  --database-url URL     PATCHLINE_DATABASE_URL    sqlite:PATH (default DATA_DIR/patchline.db) or postgres://…
+  --region REGION        PATCHLINE_REGION          AWS region the API answers as (default us-east-1)
+  --account-id ID        PATCHLINE_ACCOUNT_ID      12-digit account id used in ARNs (default 000000000000)
+  --log-level LEVEL      PATCHLINE_LOG_LEVEL       debug|info|warn|error|silent (default info)
+  --workers N            PATCHLINE_WORKERS         worker processes, 0 = one per CPU core (default 1)
+  --max-body-bytes N     PATCHLINE_MAX_BODY_BYTES  largest accepted request body (default 64 MiB)
+                         PATCHLINE_ACCESS_KEY_ID + PATCHLINE_SECRET_ACCESS_KEY   an admin key (kept in memory only)
+                         PATCHLINE_MASTER_KEY      base64 master key (default: DATA_DIR/master.key, created on first start)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'serve') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'database-url': { type: 'string' },
+        region: { type: 'string' }, 'account-id': { type: 'string' }, 'log-level': { type: 'string' }, workers: { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+      },
+      strict: true,
+    });
+    const config = loadServerConfig({ flags: values, env: process.env });
+    await serve(config);
+    return -1; // keeps running until a signal
+  }
+  process.stderr.write(`patchline: unknown command '${command}'\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`patchline: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`patchline: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,28 @@
+// What an operation handler sees and how handlers are registered. Handlers are keyed by their AWS name
+// (or `Patchline.<Name>` for our own operations), so any operation is found by its name in one search.
+
+import type { Principal } from '../auth/credentials.ts';
+import type { Logger } from './logger.ts';
+import type { App } from '../app.ts';
+
+export interface RequestContext {
+  requestId: string;
+  /** `CreatePatchBaseline`, or `Patchline.PutScanReport` for our own operations. */
+  operation: string;
+  principal: Principal;
+  /** The region the request was signed for. */
+  signingRegion: string;
+  /** Request start, epoch milliseconds. */
+  now: number;
+  log: Logger;
+  app: App;
+}
+
+export type Handler = (input: any, ctx: RequestContext) => Promise<object>;
+
+export type OperationTable = Record<string, Handler>;
+
+/** Declares handlers for one API area; keys are operation names. */
+export function defineOperations<T extends OperationTable>(table: T): T {
+  return table;
+}

@@ -1,0 +1,249 @@
+// AWS Signature Version 4 verification for requests signed by AWS SDKs, the AWS CLI and boto3.
+// Spec: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+// The payload hash is always computed from the raw body we received; a client's x-amz-content-sha256
+// header is never trusted for it. Messages and codes follow what AWS JSON services answer.
+
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { ServiceError } from './errors.ts';
+
+export const SIGNING_SERVICE = 'ssm';
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+/** How far a request's date may be from the server's clock. */
+export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+export interface SignedRequest {
+  method: string;
+  /** Path and query exactly as received (e.g. "/" or "/?a=b"). */
+  url: string;
+  /** Raw header lines: node's `req.rawHeaders` (name, value, name, value, …), so repeated headers keep their order. */
+  rawHeaders: string[];
+  body: Buffer;
+}
+
+export interface VerifiedIdentity {
+  accessKeyId: string;
+  region: string;
+  /** Request time from X-Amz-Date / Date, epoch ms. */
+  requestTime: number;
+}
+
+/** Looks a secret up by access key id; undefined means the key is unknown (or revoked). */
+export type SecretLookup = (accessKeyId: string) => string | undefined | Promise<string | undefined>;
+
+const authError = (code: string, message: string) => new ServiceError(code, message, { status: 400 });
+
+interface ParsedAuthorization {
+  accessKeyId: string;
+  date: string;
+  region: string;
+  service: string;
+  terminal: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+function parseAuthorization(header: string): ParsedAuthorization {
+  const space = header.indexOf(' ');
+  const algorithm = space < 0 ? header : header.slice(0, space);
+  if (algorithm !== ALGORITHM) {
+    throw authError('IncompleteSignatureException', `Unsupported authorization type '${algorithm}'. Only ${ALGORITHM} is accepted.`);
+  }
+  const params = new Map<string, string>();
+  for (const part of header.slice(space + 1).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    params.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const missing = ['Credential', 'Signature', 'SignedHeaders'].filter((p) => !params.get(p));
+  if (missing.length > 0) {
+    throw authError(
+      'IncompleteSignatureException',
+      missing.map((p) => `Authorization header requires '${p}' parameter.`).join(' ') + ` Authorization=${header}`,
+    );
+  }
+  const credential = params.get('Credential')!.split('/');
+  if (credential.length !== 5 || credential.some((c) => c === '')) {
+    throw authError(
+      'IncompleteSignatureException',
+      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${params.get('Credential')}'`,
+    );
+  }
+  const [accessKeyId, date, region, service, terminal] = credential as [string, string, string, string, string];
+  return {
+    accessKeyId,
+    date,
+    region,
+    service,
+    terminal,
+    signedHeaders: params.get('SignedHeaders')!.split(';'),
+    signature: params.get('Signature')!,
+  };
+}
+
+/** Parses 20261123T101500Z; NaN when malformed. */
+function parseAmzDate(value: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  if (!m) return Number.NaN;
+  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+}
+
+function formatAmzDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+/** RFC 3986 encoding as SigV4 wants it (unreserved characters kept, everything else %XX upper-case). */
+function uriEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+function canonicalQuery(query: string): string {
+  if (query === '') return '';
+  const pairs = query.split('&').filter((p) => p !== '').map((p) => {
+    const eq = p.indexOf('=');
+    const k = eq < 0 ? p : p.slice(0, eq);
+    const v = eq < 0 ? '' : p.slice(eq + 1);
+    const decode = (s: string) => {
+      try { return decodeURIComponent(s.replace(/\+/g, '%20')); } catch { return s; }
+    };
+    return [uriEncode(decode(k)), uriEncode(decode(v))] as const;
+  });
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([k, v]) => `${k}=${v}`).join('&');
+}
+
+function canonicalPath(path: string): string {
+  // Non-S3 services: drop empty, "." and ".." segments, then URI-encode the (already encoded) path once more.
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
+  return uriEncode(normalized).replace(/%2F/g, '/');
+}
+
+const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** Derived signing keys are cached per (secret, date, region, service): one HMAC per request instead of five. */
+const signingKeyCache = new Map<string, Buffer>();
+function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  const cacheKey = `${date}\u0000${region}\u0000${service}\u0000${secret}`;
+  let key = signingKeyCache.get(cacheKey);
+  if (key === undefined) {
+    const kDate = createHmac('sha256', 'AWS4' + secret).update(date).digest();
+    const kRegion = createHmac('sha256', kDate).update(region).digest();
+    const kService = createHmac('sha256', kRegion).update(service).digest();
+    key = createHmac('sha256', kService).update('aws4_request').digest();
+    if (signingKeyCache.size > 10_000) signingKeyCache.clear();
+    signingKeyCache.set(cacheKey, key);
+  }
+  return key;
+}
+
+/**
+ * Verifies the request's SigV4 signature. Resolves with the caller's identity, or throws a ServiceError with
+ * the code AWS uses: MissingAuthenticationTokenException, IncompleteSignatureException,
+ * InvalidSignatureException or UnrecognizedClientException.
+ */
+export async function verifySigV4(req: SignedRequest, lookupSecret: SecretLookup, now = Date.now()): Promise<VerifiedIdentity> {
+  // Collect headers: lower-case names; repeated headers joined with ',' in arrival order (SigV4 rule).
+  const headers = new Map<string, string>();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const value = req.rawHeaders[i + 1]!.trim().replace(/\s+/g, ' ');
+    const prev = headers.get(name);
+    headers.set(name, prev === undefined ? value : `${prev},${value}`);
+  }
+  const authorization = headers.get('authorization');
+  if (authorization === undefined || authorization === '') {
+    const q = req.url.indexOf('?');
+    if (q >= 0 && /(^|&)X-Amz-Signature=/i.test(req.url.slice(q + 1))) {
+      throw authError('IncompleteSignatureException', 'Query-string (presigned) authentication is not supported; sign the request with an Authorization header.');
+    }
+    throw authError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  }
+  const auth = parseAuthorization(authorization);
+
+  const amzDate = headers.get('x-amz-date');
+  const dateHeader = headers.get('date');
+  let requestTime: number;
+  let requestTimeText: string;
+  if (amzDate !== undefined) {
+    requestTime = parseAmzDate(amzDate);
+    requestTimeText = amzDate;
+  } else if (dateHeader !== undefined) {
+    requestTime = Date.parse(dateHeader);
+    requestTimeText = Number.isNaN(requestTime) ? dateHeader : formatAmzDate(requestTime);
+  } else {
+    throw authError('IncompleteSignatureException', `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization}`);
+  }
+  if (Number.isNaN(requestTime)) {
+    throw authError('IncompleteSignatureException', `Date must be in ISO-8601 'basic format'. Got '${amzDate ?? dateHeader}'. See http://en.wikipedia.org/wiki/ISO_8601`);
+  }
+  if (auth.terminal !== 'aws4_request') {
+    throw authError('InvalidSignatureException', `Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.terminal}'.`);
+  }
+  if (auth.service !== SIGNING_SERVICE) {
+    throw authError('InvalidSignatureException', `Credential should be scoped to correct service: '${SIGNING_SERVICE}'. `);
+  }
+  if (auth.date !== requestTimeText.slice(0, 8)) {
+    throw authError(
+      'InvalidSignatureException',
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${requestTimeText.slice(0, 8)}', from '${requestTimeText}'.`,
+    );
+  }
+  if (requestTime < now - MAX_CLOCK_SKEW_MS) {
+    throw authError(
+      'InvalidSignatureException',
+      `Signature expired: ${requestTimeText} is now earlier than ${formatAmzDate(now - MAX_CLOCK_SKEW_MS)} (${formatAmzDate(now)} - 15 min.)`,
+    );
+  }
+  if (requestTime > now + MAX_CLOCK_SKEW_MS) {
+    throw authError(
+      'InvalidSignatureException',
+      `Signature not yet current: ${requestTimeText} is still later than ${formatAmzDate(now + MAX_CLOCK_SKEW_MS)} (${formatAmzDate(now)} + 15 min.)`,
+    );
+  }
+  if (!auth.signedHeaders.includes('host')) {
+    throw authError('InvalidSignatureException', `'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.`);
+  }
+  const sortedSigned = [...auth.signedHeaders].sort();
+  if (sortedSigned.join(';') !== auth.signedHeaders.join(';') || auth.signedHeaders.some((h) => h !== h.toLowerCase())) {
+    throw authError('InvalidSignatureException', 'SignedHeaders must be lower-case and sorted.');
+  }
+  for (const name of auth.signedHeaders) {
+    if (!headers.has(name)) {
+      throw authError('InvalidSignatureException', `The request signature we calculated does not match the signature you provided. Signed header '${name}' is not present in the request.`);
+    }
+  }
+
+  const secret = await lookupSecret(auth.accessKeyId);
+  if (secret === undefined) {
+    throw authError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+  }
+
+  const q = req.url.indexOf('?');
+  const path = q < 0 ? req.url : req.url.slice(0, q);
+  const query = q < 0 ? '' : req.url.slice(q + 1);
+  const canonicalRequest = [
+    req.method,
+    canonicalPath(path),
+    canonicalQuery(query),
+    auth.signedHeaders.map((h) => `${h}:${headers.get(h)}\n`).join(''),
+    auth.signedHeaders.join(';'),
+    sha256Hex(req.body),
+  ].join('\n');
+  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
+  const stringToSign = [ALGORITHM, requestTimeText, scope, sha256Hex(canonicalRequest)].join('\n');
+  const expected = createHmac('sha256', signingKey(secret, auth.date, auth.region, auth.service)).update(stringToSign).digest();
+  const given = /^[0-9a-f]{64}$/.test(auth.signature) ? Buffer.from(auth.signature, 'hex') : Buffer.alloc(0);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw authError(
+      'InvalidSignatureException',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.' +
+        `\n\nThe Canonical String for this request should have been\n'${canonicalRequest}'\n\nThe String-to-Sign should have been\n'${stringToSign}'\n`,
+    );
+  }
+  return { accessKeyId: auth.accessKeyId, region: auth.region, requestTime };
+}
