@@ -5,10 +5,9 @@ import model from '../generated/ssm-model.json' with { type: 'json' };
 import { createRequestValidator, type RequestValidator, type ValidationOutcome } from './validate.ts';
 
 export class ProtocolModel {
-  readonly targetPrefix: string = model.metadata.targetPrefix;
-  readonly #aws = new Set<string>(model.allOperations);
   readonly #errors = new Map<string, Set<string>>();
   readonly #validator: RequestValidator = createRequestValidator(model);
+  readonly targetPrefix: string = this.#validator.targetPrefix;
 
   constructor() {
     for (const [name, op] of Object.entries(model.operations as Record<string, { errors?: string[] }>)) {
@@ -18,7 +17,7 @@ export class ProtocolModel {
 
   /** True for every operation of the AWS SSM API, implemented or not. */
   isAwsOperation(name: string): boolean {
-    return this.#aws.has(name);
+    return this.#validator.isAwsOperation(name);
   }
 
   /** Whether the model lists `code` among the operation's errors (e.g. InvalidNextToken). */

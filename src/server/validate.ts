@@ -240,6 +240,8 @@ class JavaPatternTranslator {
   private caseInsensitive = false;
   private dotAll = false;
   private multiline = false;
+  /** Open groups at this.i (for the `$` rule). */
+  private depth = 0;
 
   constructor(private readonly src: string) {
     this.groups = countGroups(src);
@@ -301,12 +303,23 @@ class JavaPatternTranslator {
           break;
         case '$': {
           this.i++;
-          const next = this.peek();
-          // Java's `$` also matches before a final line terminator; that can only matter if something follows.
-          out += this.multiline || next === undefined || next === '|' || next === ')' ? '$' : '(?=(?:\\r\\n|[\\n\\r\\u0085\\u2028\\u2029])?(?![^]))';
+          // Java's `$` also matches before a final line terminator. That only matters if something can follow it,
+          // i.e. unless the rest is closing parentheses and then the end or a top-level alternative.
+          let j = this.i;
+          let d = this.depth;
+          while (src[j] === ')') {
+            j++;
+            d--;
+          }
+          const last = j === src.length || (src[j] === '|' && d === 0);
+          out += this.multiline || last ? '$' : '(?=(?:\\r\\n|[\\n\\r\\u0085\\u2028\\u2029])?(?![^]))';
           break;
         }
         case ')':
+          this.depth--;
+          this.i++;
+          out += c;
+          break;
         case '|':
         case '^':
           this.i++;
@@ -346,6 +359,7 @@ class JavaPatternTranslator {
   }
 
   private groupOpen(): string {
+    this.depth++;
     const rest = this.src.slice(this.i);
     const m = /^\((\?(?::|=|!|<=|<!|<[A-Za-z][A-Za-z0-9]*>))?/.exec(rest)!;
     if (m[1] === undefined && rest.startsWith('(?')) this.unsupported(rest.startsWith('(?>') ? 'atomic group' : 'inline flag group');

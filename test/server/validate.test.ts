@@ -406,6 +406,8 @@ test('Java escapes and constructs the u flag would reject are translated', () =>
   assert.equal(compileJavaPattern('\\x{1F600}\\u00e9\\0101').test('😀éA'), true);
   assert.equal(compileJavaPattern('(a)(b)\\2\\1').test('abba'), true);
   assert.equal(compileJavaPattern('a$\\n').test('a\n'), true, "Java's $ matches before a final line terminator");
+  assert.equal(compileJavaPattern('(a$|b)\\n').test('a\n'), true);
+  assert.equal(compileJavaPattern('(a$)|b').test('a\n'), false);
   assert.equal(compileJavaPattern('\\Aab\\z').test('ab'), true);
   assert.throws(() => compileJavaPattern('a++'), /possessive/);
   assert.throws(() => compileJavaPattern('(?>a)'), /atomic/);
@@ -444,7 +446,7 @@ test('translated patterns agree with java.util.regex', { skip: javaAvailable ? f
   if (existsSync(referenceModelPath)) {
     for (const p of patternsOf((JSON.parse(readFileSync(referenceModelPath, 'utf8')) as { shapes: Record<string, { pattern?: string }> }).shapes)) patterns.add(p);
   }
-  for (const p of ['a\\_b\\:c', '[\\w-\\/]+', 'x}y]z', '[]a]+', '(a)(b)\\2\\1', 'a$\\n', '.+', '(?s).+', '\\s+\\S', '\\h\\v', '(?i)[a-c]+', '\\p{Punct}+', '\\p{IsLatin}+']) patterns.add(p);
+  for (const p of ['a\\_b\\:c', '[\\w-\\/]+', 'x}y]z', '[]a]+', '(a)(b)\\2\\1', 'a$\\n', '(a$|b)\\n', '(x(a$))\\r?', '.+', '(?s).+', '\\s+\\S', '\\h\\v', '(?i)[a-c]+', '\\p{Punct}+', '\\p{IsLatin}+']) patterns.add(p);
   const seeds = [
     '', 'a', 'Z', '0', '_', '-', '.', ':', '/', ' ', '\t', '\n', '\r\n', '\u0085', '\u00a0', '\u2028', '\u3000', 'é', 'ß', 'ſ', '\u212a', '😀', '名前',
     'ключ', '٣', 'all', 'ALL', 'Patch', 'Custom:MyType', 'Custom:x', 'i-0123456789abcdef0', 'i-12345678', 'mi-0123456789abcdef0', 'a b', 'a!', 'x'.repeat(130),
