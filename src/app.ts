@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { openDatabase, type OpenDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrations.ts';
-import { Store } from './store/store.ts';
+import { Store, type Db } from './store/store.ts';
+import { ReportingStore } from './store/reporting-store.ts';
 import { loadMasterKey } from './auth/master-key.ts';
 import { CredentialStore, writeAdminCredentialsFile, type KeyPair } from './auth/credentials.ts';
 import { PageTokens } from './server/next-token.ts';
@@ -27,14 +28,15 @@ export interface App {
   operations: OperationTable;
   /** Change notifications (baselines, defaults, patch groups, node tags) for background re-evaluation. */
   events: EventEmitter;
-  /** Managed nodes, once the reporting layer is present. */
-  nodes?: NodeDirectory;
+  /** Managed nodes and their patch reports. */
+  reports: ReportingStore;
+  nodes: NodeDirectory;
   close(): Promise<void>;
 }
 
 export interface NodeDirectory {
   exists(instanceId: string): Promise<boolean>;
-  tagsChanged(resourceType: string, resourceId: string, db: import('./store/store.ts').Db): Promise<void>;
+  tagsChanged(resourceType: string, resourceId: string, db: Db): Promise<void>;
 }
 
 export interface StartupReport {
@@ -50,7 +52,7 @@ export async function createApp(config: ServerConfig, log: Logger = createLogger
   const master = loadMasterKey(config.dataDir, config.masterKey);
   const database = openDatabase({ url: config.databaseUrl });
   try {
-    const migrations = await migrateToLatest(database.db);
+    const migrations = await migrateToLatest(database.db, database.engine);
     const store = new Store(database);
     const credentials = new CredentialStore(database.db, master.key);
     await credentials.checkMasterKey();
@@ -61,6 +63,13 @@ export async function createApp(config: ServerConfig, log: Logger = createLogger
       const file = writeAdminCredentialsFile(config.dataDir, pair, config.region);
       report.createdAdminKey = { ...pair, file };
     }
+    const reports = new ReportingStore(store);
+    const nodes: NodeDirectory = {
+      exists: (id) => reports.nodeExists(id),
+      tagsChanged: async (type, id, db) => {
+        if (type === 'ManagedInstance') await reports.refreshPatchGroupTag(id, db);
+      },
+    };
     const app: App = {
       config,
       log,
@@ -72,6 +81,8 @@ export async function createApp(config: ServerConfig, log: Logger = createLogger
       predefined: new PredefinedBaselines(config.region),
       operations: allOperations,
       events: new EventEmitter(),
+      reports,
+      nodes,
       close: () => database.close(),
     };
     return { app, report };

@@ -5,10 +5,18 @@ import { baselineOperations } from './baselines.ts';
 import { patchGroupOperations } from './patch-groups.ts';
 import { tagOperations } from './tags.ts';
 import { patchPropertyOperations } from './patch-properties.ts';
+import { inventoryOperations } from './inventory.ts';
+import { patchStateOperations } from './patch-states.ts';
+import { complianceOperations } from './compliance.ts';
+import { nodeOperations } from './nodes.ts';
 
 export const allOperations: OperationTable = {
   ...baselineOperations,
   ...patchGroupOperations,
   ...tagOperations,
   ...patchPropertyOperations,
+  ...inventoryOperations,
+  ...patchStateOperations,
+  ...complianceOperations,
+  ...nodeOperations,
 };

@@ -43,7 +43,7 @@ async function resolveResource(ctx: RequestContext, resourceType: string, resour
   }
   if (resourceType === 'ManagedInstance') {
     if (!INSTANCE_ID.test(resourceId)) throw Errors.invalidResourceId(`Invalid managed node id '${resourceId}': expected mi- followed by 17 characters (or an i- id).`);
-    if (ctx.app.nodes !== undefined && !(await ctx.app.nodes.exists(resourceId))) {
+    if (!(await ctx.app.nodes.exists(resourceId))) {
       throw Errors.invalidResourceId(`Managed node ${resourceId} does not exist. A node exists once it registers or first reports.`);
     }
     return { type: 'ManagedInstance', id: resourceId };
@@ -67,7 +67,7 @@ export const tagOperations = defineOperations({
       input.Tags.forEach((t) => keys.add(t.Key));
       if (keys.size > MAX_TAGS_PER_RESOURCE) throw tooManyTags();
       await ctx.app.store.putTags(type, id, input.Tags, trx);
-      await ctx.app.nodes?.tagsChanged(type, id, trx);
+      await ctx.app.nodes.tagsChanged(type, id, trx);
     });
     tagsChanged(ctx, type, id, input.Tags.map((t) => t.Key));
     return {};
@@ -77,7 +77,7 @@ export const tagOperations = defineOperations({
     const { type, id } = await resolveResource(ctx, input.ResourceType, input.ResourceId);
     await ctx.app.store.transaction(async (trx) => {
       await ctx.app.store.removeTags(type, id, input.TagKeys, trx);
-      await ctx.app.nodes?.tagsChanged(type, id, trx);
+      await ctx.app.nodes.tagsChanged(type, id, trx);
     });
     tagsChanged(ctx, type, id, input.TagKeys);
     return {};

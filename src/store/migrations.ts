@@ -2,8 +2,11 @@
 // Never edit a migration that has shipped; add a new one.
 
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Engine } from './database.ts';
 
-const migrations: Record<string, Migration> = {
+function buildMigrations(engine: Engine): Record<string, Migration> {
+  const blob = engine === 'postgres' ? 'bytea' : 'blob';
+  return {
   '0001-foundation': {
     async up(db: Kysely<unknown>) {
       await db.schema.createTable('meta')
@@ -53,17 +56,148 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-};
+  '0002-reporting': { up: (db) => reportingSchema(db, blob) },
+  };
+}
 
 class InCodeMigrations implements MigrationProvider {
+  constructor(private readonly engine: Engine) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return migrations;
+    return buildMigrations(this.engine);
   }
 }
 
+const COUNTERS = [
+  'installed', 'installed_other', 'installed_pending_reboot', 'installed_rejected', 'missing', 'failed', 'not_applicable',
+  'unreported_not_applicable', 'available_security_update', 'critical_non_compliant', 'security_non_compliant', 'other_non_compliant',
+] as const;
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'informational', 'unspecified'] as const;
+
+/** Managed nodes, their latest patch report, per-group and per-compliance-type counters, compliance, inventory, history. */
+async function reportingSchema(db: Kysely<any>, blob: 'bytea' | 'blob'): Promise<void> {
+  await db.schema.createTable('nodes')
+    .addColumn('instance_id', 'text', (c) => c.primaryKey())
+    .addColumn('resource_type', 'text', (c) => c.notNull())
+    .addColumn('name', 'text')
+    .addColumn('computer_name', 'text')
+    .addColumn('ip_address', 'text')
+    .addColumn('platform_type', 'text')
+    .addColumn('platform_name', 'text')
+    .addColumn('platform_version', 'text')
+    .addColumn('agent_version', 'text')
+    .addColumn('activation_id', 'text')
+    .addColumn('iam_role', 'text')
+    .addColumn('registration_date', 'bigint')
+    .addColumn('source_id', 'text')
+    .addColumn('source_type', 'text')
+    .addColumn('patch_group_tag', 'text')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('last_ping_at', 'bigint')
+    .execute();
+  await db.schema.createIndex('nodes_patch_group_tag').on('nodes').columns(['patch_group_tag', 'instance_id']).execute();
+  await db.schema.createIndex('nodes_activation').on('nodes').column('activation_id').execute();
+
+  let state = db.schema.createTable('node_patch_state')
+    .addColumn('instance_id', 'text', (c) => c.primaryKey())
+    .addColumn('report_seq', 'bigint', (c) => c.notNull())
+    .addColumn('patch_group', 'text', (c) => c.notNull())
+    .addColumn('baseline_id', 'text', (c) => c.notNull())
+    .addColumn('snapshot_id', 'text')
+    .addColumn('owner_information', 'text')
+    .addColumn('install_override_list', 'text');
+  for (const c of COUNTERS) state = state.addColumn(c, 'integer', (col) => col.notNull());
+  await state
+    .addColumn('operation', 'text', (c) => c.notNull())
+    .addColumn('operation_start', 'bigint', (c) => c.notNull())
+    .addColumn('operation_end', 'bigint', (c) => c.notNull())
+    .addColumn('reboot_option', 'text')
+    .addColumn('last_no_reboot_install', 'bigint')
+    .addColumn('summary_hash', 'text')
+    .addColumn('patches_hash', 'text')
+    .addColumn('capture_time', 'text')
+    .addColumn('source', 'text', (c) => c.notNull())
+    .addColumn('reported_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('node_patch_state_group').on('node_patch_state').columns(['patch_group', 'instance_id']).execute();
+
+  await db.schema.createTable('node_patches')
+    .addColumn('instance_id', 'text', (c) => c.primaryKey())
+    .addColumn('report_seq', 'bigint', (c) => c.notNull())
+    .addColumn('row_count', 'integer', (c) => c.notNull())
+    .addColumn('data', blob, (c) => c.notNull())
+    .execute();
+
+  let groups = db.schema.createTable('patch_group_counts')
+    .addColumn('patch_group', 'text', (c) => c.notNull())
+    .addColumn('shard', 'integer', (c) => c.notNull())
+    .addColumn('instances', 'integer', (c) => c.notNull());
+  for (const c of COUNTERS) groups = groups.addColumn(`with_${c}`, 'integer', (col) => col.notNull());
+  await groups.addPrimaryKeyConstraint('patch_group_counts_pk', ['patch_group', 'shard']).execute();
+
+  let resource = db.schema.createTable('resource_compliance')
+    .addColumn('instance_id', 'text', (c) => c.notNull())
+    .addColumn('compliance_type', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('overall_severity', 'text', (c) => c.notNull());
+  for (const s of SEVERITIES) resource = resource.addColumn(`compliant_${s}`, 'integer', (c) => c.notNull()).addColumn(`non_compliant_${s}`, 'integer', (c) => c.notNull());
+  await resource
+    .addColumn('execution_time', 'bigint', (c) => c.notNull())
+    .addColumn('execution_id', 'text')
+    .addColumn('execution_type', 'text')
+    .addColumn('items_hash', 'text')
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('resource_compliance_pk', ['instance_id', 'compliance_type'])
+    .execute();
+  await db.schema.createIndex('resource_compliance_type').on('resource_compliance').columns(['compliance_type', 'instance_id']).execute();
+
+  await db.schema.createTable('compliance_items')
+    .addColumn('instance_id', 'text', (c) => c.notNull())
+    .addColumn('compliance_type', 'text', (c) => c.notNull())
+    .addColumn('item_count', 'integer', (c) => c.notNull())
+    .addColumn('data', blob, (c) => c.notNull())
+    .addPrimaryKeyConstraint('compliance_items_pk', ['instance_id', 'compliance_type'])
+    .execute();
+
+  let types = db.schema.createTable('compliance_type_counts')
+    .addColumn('compliance_type', 'text', (c) => c.notNull())
+    .addColumn('shard', 'integer', (c) => c.notNull());
+  for (const s of SEVERITIES) types = types.addColumn(`compliant_${s}`, 'integer', (c) => c.notNull()).addColumn(`non_compliant_${s}`, 'integer', (c) => c.notNull());
+  await types.addPrimaryKeyConstraint('compliance_type_counts_pk', ['compliance_type', 'shard']).execute();
+
+  await db.schema.createTable('inventory_items')
+    .addColumn('instance_id', 'text', (c) => c.notNull())
+    .addColumn('type_name', 'text', (c) => c.notNull())
+    .addColumn('schema_version', 'text', (c) => c.notNull())
+    .addColumn('capture_time', 'text', (c) => c.notNull())
+    .addColumn('content_hash', 'text')
+    .addColumn('entry_count', 'integer', (c) => c.notNull())
+    .addColumn('data', blob, (c) => c.notNull())
+    .addColumn('context', 'text')
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('inventory_items_pk', ['instance_id', 'type_name'])
+    .execute();
+
+  await db.schema.createTable('node_history')
+    .addColumn('instance_id', 'text', (c) => c.notNull())
+    .addColumn('reported_at', 'bigint', (c) => c.notNull())
+    .addColumn('report_seq', 'bigint', (c) => c.notNull())
+    .addColumn('patch_group', 'text', (c) => c.notNull())
+    .addColumn('summary', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('node_history_pk', ['instance_id', 'report_seq'])
+    .execute();
+  await db.schema.createIndex('node_history_time').on('node_history').column('reported_at').execute();
+
+  let history = db.schema.createTable('patch_group_history')
+    .addColumn('patch_group', 'text', (c) => c.notNull())
+    .addColumn('bucket', 'bigint', (c) => c.notNull())
+    .addColumn('instances', 'integer', (c) => c.notNull());
+  for (const c of COUNTERS) history = history.addColumn(`with_${c}`, 'integer', (col) => col.notNull());
+  await history.addPrimaryKeyConstraint('patch_group_history_pk', ['patch_group', 'bucket']).execute();
+}
+
 /** Brings the schema up to date; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new InCodeMigrations(), migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new InCodeMigrations(engine), migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {

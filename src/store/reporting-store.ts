@@ -1,0 +1,367 @@
+// Managed nodes and their patch reports: the transactional write of a report (summary, rows, compliance,
+// history) together with the per-group and per-compliance-type counters it moves, and the reads behind
+// DescribeInstancePatches, DescribeInstancePatchStates*, DescribePatchGroupState and the compliance APIs.
+//
+// Counters are maintained on write, in the same transaction as the node's rows: the transaction reads the node's
+// previous summary (PostgreSQL: with the node row locked FOR UPDATE; SQLite: under BEGIN IMMEDIATE), subtracts its
+// old contribution and adds the new one. Counter rows are split into SHARDS by node id so concurrent writers
+// for one group rarely wait on the same row; a read sums a group's shards (constant cost, whatever its size).
+
+import { sql, type Transaction } from 'kysely';
+import type { Store, Db } from './store.ts';
+import type { DatabaseSchema, NodePatchStateTable, NodesTable, ResourceComplianceTable, PatchCounters, SeverityCounts } from './schema.ts';
+import {
+  COUNTER_COLUMN, COUNTER_NAMES, COMPLIANCE_SEVERITIES, groupContribution, complianceContribution,
+  type ComplianceSummary, type Counters, type PatchRow, type ComplianceItemRecord,
+} from '../domain/patch-state.ts';
+import { encodePatchRows, decodePatchRows, encodeJson, decodeJson } from '../domain/patch-rows.ts';
+
+export const SHARDS = 8;
+
+export function shardOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % SHARDS;
+}
+
+export function resourceTypeOf(instanceId: string): string {
+  return instanceId.startsWith('mi-') ? 'ManagedInstance' : 'EC2Instance';
+}
+
+export interface PatchSummaryInput {
+  patchGroup: string;
+  baselineId: string;
+  snapshotId?: string;
+  ownerInformation?: string;
+  installOverrideList?: string;
+  counters: Counters;
+  operation: 'Scan' | 'Install';
+  /** Epoch ms. */
+  operationStart: number;
+  operationEnd: number;
+  rebootOption?: string;
+  lastNoRebootInstall?: number;
+  captureTime?: string;
+  summaryHash?: string;
+  patchesHash?: string;
+}
+
+export interface ComplianceInput {
+  type: string;
+  /** Items as stored (AWS:ComplianceItem, PutComplianceItems); undefined = derived from the patch rows. */
+  storedItems?: ComplianceItemRecord[];
+  /** The items the summary is computed from (stored or derived). */
+  items: ComplianceItemRecord[];
+  summary: ComplianceSummary;
+  executionTime: number;
+  executionId?: string;
+  executionType?: string;
+  itemsHash?: string;
+}
+
+export interface PatchReportWrite {
+  instanceId: string;
+  summary: PatchSummaryInput;
+  rows: PatchRow[];
+  source: 'inventory' | 'scan';
+  compliance: ComplianceInput;
+  now: number;
+  /** Node attributes learnt from the report (e.g. platform), applied to the node row. */
+  nodeUpdate?: Partial<Pick<NodesTable, 'platform_type' | 'platform_name' | 'platform_version' | 'agent_version' | 'computer_name' | 'ip_address'>>;
+}
+
+const GROUP_COLUMNS = ['instances', ...COUNTER_NAMES.map((n) => `with_${COUNTER_COLUMN[n]}` as const)] as const;
+const SEVERITY_COLUMNS = COMPLIANCE_SEVERITIES.flatMap((s) => [`compliant_${s.toLowerCase()}`, `non_compliant_${s.toLowerCase()}`]);
+
+function countersToColumns(c: Counters): PatchCounters {
+  const out = {} as Record<string, number>;
+  for (const n of COUNTER_NAMES) out[COUNTER_COLUMN[n]] = c[n];
+  return out as unknown as PatchCounters;
+}
+
+export function countersFromState(row: PatchCounters): Counters {
+  const c = {} as Counters;
+  for (const n of COUNTER_NAMES) c[n] = Number(row[COUNTER_COLUMN[n]]);
+  return c;
+}
+
+function groupVector(c: Counters, sign: 1 | -1): Record<string, number> {
+  const contribution = groupContribution(c);
+  const v: Record<string, number> = { instances: sign * contribution.instances };
+  for (const n of COUNTER_NAMES) v[`with_${COUNTER_COLUMN[n]}`] = sign * contribution[n];
+  return v;
+}
+
+function complianceVector(summary: { status: string; overallSeverity: string } | undefined, sign: 1 | -1): Record<string, number> {
+  const v: Record<string, number> = {};
+  for (const col of SEVERITY_COLUMNS) v[col] = 0;
+  if (summary === undefined) return v;
+  const { compliant, nonCompliant } = complianceContribution(summary as ComplianceSummary);
+  for (const s of COMPLIANCE_SEVERITIES) {
+    v[`compliant_${s.toLowerCase()}`] = sign * compliant[s];
+    v[`non_compliant_${s.toLowerCase()}`] = sign * nonCompliant[s];
+  }
+  return v;
+}
+
+function addVectors(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+const isZero = (v: Record<string, number>) => Object.values(v).every((x) => x === 0);
+
+/** Bounded LRU of decoded patch rows, keyed by node and report sequence. */
+class RowCache {
+  readonly #max: number;
+  readonly #map = new Map<string, { seq: number; rows: PatchRow[] }>();
+  constructor(max: number) {
+    this.#max = max;
+  }
+  get(id: string, seq: number): PatchRow[] | undefined {
+    const hit = this.#map.get(id);
+    if (hit === undefined || hit.seq !== seq) return undefined;
+    this.#map.delete(id);
+    this.#map.set(id, hit);
+    return hit.rows;
+  }
+  set(id: string, seq: number, rows: PatchRow[]): void {
+    this.#map.delete(id);
+    this.#map.set(id, { seq, rows });
+    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
+  }
+}
+
+export class ReportingStore {
+  readonly #store: Store;
+  readonly #rows = new RowCache(2048);
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  get db() {
+    return this.#store.db;
+  }
+
+  // ---- nodes ----------------------------------------------------------------------------------------------------
+
+  async nodeExists(instanceId: string, db: Db = this.db): Promise<boolean> {
+    return (await db.selectFrom('nodes').select('instance_id').where('instance_id', '=', instanceId).executeTakeFirst()) !== undefined;
+  }
+
+  getNode(instanceId: string, db: Db = this.db): Promise<NodesTable | undefined> {
+    return db.selectFrom('nodes').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+  }
+
+  /** Creates the node if it does not exist yet (a node exists once it registers or first reports). */
+  async ensureNode(instanceId: string, now: number, db: Db = this.db): Promise<void> {
+    await db.insertInto('nodes').values({
+      instance_id: instanceId, resource_type: resourceTypeOf(instanceId), name: null, computer_name: null, ip_address: null,
+      platform_type: null, platform_name: null, platform_version: null, agent_version: null, activation_id: null, iam_role: null,
+      registration_date: null, source_id: null, source_type: null, patch_group_tag: null, created_at: now, last_ping_at: now,
+    }).onConflict((oc) => oc.column('instance_id').doNothing()).execute();
+  }
+
+  /** PostgreSQL: locks the node row until the transaction ends, so one node's reports apply one at a time. */
+  async lockNode(instanceId: string, db: Db): Promise<void> {
+    if (this.#store.engine === 'postgres') await sql`select 1 from nodes where instance_id = ${instanceId} for update`.execute(db);
+  }
+
+  /** Recomputes a node's patch group from its tags: `Patch Group` wins over `PatchGroup` when both are set. */
+  async refreshPatchGroupTag(instanceId: string, db: Db = this.db): Promise<string | null> {
+    const tags = await db.selectFrom('tags').select(['tag_key', 'tag_value']).where('resource_type', '=', 'ManagedInstance')
+      .where('resource_id', '=', instanceId).where('tag_key', 'in', ['Patch Group', 'PatchGroup']).execute();
+    const value = tags.find((t) => t.tag_key === 'Patch Group')?.tag_value ?? tags.find((t) => t.tag_key === 'PatchGroup')?.tag_value ?? null;
+    await this.setPatchGroupTag(instanceId, value, db);
+    return value;
+  }
+
+  async touchNode(instanceId: string, now: number, update: PatchReportWrite['nodeUpdate'] = {}, db: Db = this.db): Promise<void> {
+    await db.updateTable('nodes').set({ last_ping_at: now, ...update }).where('instance_id', '=', instanceId).execute();
+  }
+
+  async setPatchGroupTag(instanceId: string, patchGroup: string | null, db: Db = this.db): Promise<void> {
+    await db.updateTable('nodes').set({ patch_group_tag: patchGroup }).where('instance_id', '=', instanceId).execute();
+  }
+
+  // ---- the report write ------------------------------------------------------------------------------------------
+
+  /**
+   * Replaces a node's patch report whole, in one transaction, moving every counter it affects. Returns the new
+   * report sequence number.
+   */
+  async applyPatchReport(report: PatchReportWrite): Promise<number> {
+    return this.#store.transaction((trx) => this.applyPatchReportIn(trx, report));
+  }
+
+  async applyPatchReportIn(trx: Transaction<DatabaseSchema>, report: PatchReportWrite): Promise<number> {
+    const { instanceId, now } = report;
+    await this.ensureNode(instanceId, now, trx);
+    await this.lockNode(instanceId, trx);
+    await this.touchNode(instanceId, now, report.nodeUpdate, trx);
+
+    const old = await trx.selectFrom('node_patch_state').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+    const seq = (old?.report_seq ?? 0) + 1;
+    const s = report.summary;
+    const state: NodePatchStateTable = {
+      instance_id: instanceId,
+      report_seq: seq,
+      patch_group: s.patchGroup,
+      baseline_id: s.baselineId,
+      snapshot_id: s.snapshotId ?? null,
+      owner_information: s.ownerInformation ?? null,
+      install_override_list: s.installOverrideList ?? null,
+      ...countersToColumns(s.counters),
+      operation: s.operation,
+      operation_start: s.operationStart,
+      operation_end: s.operationEnd,
+      reboot_option: s.rebootOption ?? null,
+      last_no_reboot_install: s.lastNoRebootInstall ?? null,
+      summary_hash: s.summaryHash ?? null,
+      patches_hash: s.patchesHash ?? null,
+      capture_time: s.captureTime ?? null,
+      source: report.source,
+      reported_at: now,
+    };
+    const { instance_id: _i, ...stateUpdate } = state;
+    await trx.insertInto('node_patch_state').values(state)
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet(stateUpdate)).execute();
+
+    const data = encodePatchRows(report.rows);
+    await trx.insertInto('node_patches').values({ instance_id: instanceId, report_seq: seq, row_count: report.rows.length, data })
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet({ report_seq: seq, row_count: report.rows.length, data })).execute();
+
+    // Group counters: remove the old contribution from the old group, add the new one to the new group.
+    const shard = shardOf(instanceId);
+    const added = groupVector(s.counters, 1);
+    if (old !== undefined) {
+      const removed = groupVector(countersFromState(old), -1);
+      if (old.patch_group === s.patchGroup) await this.#addGroupCounts(trx, s.patchGroup, shard, addVectors(removed, added));
+      else {
+        await this.#addGroupCounts(trx, old.patch_group, shard, removed);
+        await this.#addGroupCounts(trx, s.patchGroup, shard, added);
+      }
+    } else {
+      await this.#addGroupCounts(trx, s.patchGroup, shard, added);
+    }
+
+    await this.writeComplianceIn(trx, instanceId, report.compliance, now);
+
+    await trx.insertInto('node_history').values({
+      instance_id: instanceId,
+      reported_at: now,
+      report_seq: seq,
+      patch_group: s.patchGroup,
+      summary: JSON.stringify({ ...s.counters, Operation: s.operation, BaselineId: s.baselineId, OperationEndTime: s.operationEnd }),
+    }).execute();
+    return seq;
+  }
+
+  async #addGroupCounts(trx: Db, patchGroup: string, shard: number, delta: Record<string, number>): Promise<void> {
+    if (isZero(delta)) return;
+    const values: Record<string, unknown> = { patch_group: patchGroup, shard };
+    for (const c of GROUP_COLUMNS) values[c] = delta[c] ?? 0;
+    await trx.insertInto('patch_group_counts').values(values as never)
+      .onConflict((oc) => oc.columns(['patch_group', 'shard']).doUpdateSet(Object.fromEntries(
+        GROUP_COLUMNS.filter((c) => (delta[c] ?? 0) !== 0).map((c) => [c, sql`patch_group_counts.${sql.ref(c)} + ${delta[c]}`]),
+      ) as never)).execute();
+  }
+
+  /** Replaces a node's compliance for one type (items and summary) and moves the per-type counters. */
+  async writeComplianceIn(trx: Db, instanceId: string, c: ComplianceInput, now: number): Promise<void> {
+    const old = await trx.selectFrom('resource_compliance').select(['status', 'overall_severity']).where('instance_id', '=', instanceId).where('compliance_type', '=', c.type).executeTakeFirst();
+    const row: ResourceComplianceTable = {
+      instance_id: instanceId,
+      compliance_type: c.type,
+      status: c.summary.status,
+      overall_severity: c.summary.overallSeverity,
+      ...(Object.fromEntries(COMPLIANCE_SEVERITIES.flatMap((s) => [
+        [`compliant_${s.toLowerCase()}`, c.summary.compliant[s]], [`non_compliant_${s.toLowerCase()}`, c.summary.nonCompliant[s]],
+      ])) as unknown as SeverityCounts),
+      execution_time: c.executionTime,
+      execution_id: c.executionId ?? null,
+      execution_type: c.executionType ?? null,
+      items_hash: c.itemsHash ?? null,
+      updated_at: now,
+    };
+    const { instance_id: _i, compliance_type: _t, ...update } = row;
+    await trx.insertInto('resource_compliance').values(row)
+      .onConflict((oc) => oc.columns(['instance_id', 'compliance_type']).doUpdateSet(update)).execute();
+    if (c.storedItems !== undefined) {
+      const data = encodeJson(c.storedItems);
+      await trx.insertInto('compliance_items').values({ instance_id: instanceId, compliance_type: c.type, item_count: c.storedItems.length, data })
+        .onConflict((oc) => oc.columns(['instance_id', 'compliance_type']).doUpdateSet({ item_count: c.storedItems!.length, data })).execute();
+    } else {
+      await trx.deleteFrom('compliance_items').where('instance_id', '=', instanceId).where('compliance_type', '=', c.type).execute();
+    }
+    const delta = addVectors(complianceVector(old === undefined ? undefined : { status: old.status, overallSeverity: old.overall_severity }, -1), complianceVector(c.summary, 1));
+    await this.#addComplianceCounts(trx, c.type, shardOf(instanceId), delta);
+  }
+
+  async #addComplianceCounts(trx: Db, type: string, shard: number, delta: Record<string, number>): Promise<void> {
+    if (isZero(delta)) return;
+    const values: Record<string, unknown> = { compliance_type: type, shard };
+    for (const c of SEVERITY_COLUMNS) values[c] = delta[c] ?? 0;
+    await trx.insertInto('compliance_type_counts').values(values as never)
+      .onConflict((oc) => oc.columns(['compliance_type', 'shard']).doUpdateSet(Object.fromEntries(
+        SEVERITY_COLUMNS.filter((c) => (delta[c] ?? 0) !== 0).map((c) => [c, sql`compliance_type_counts.${sql.ref(c)} + ${delta[c]}`]),
+      ) as never)).execute();
+  }
+
+  // ---- reads -----------------------------------------------------------------------------------------------------
+
+  getPatchState(instanceId: string, db: Db = this.db): Promise<NodePatchStateTable | undefined> {
+    return db.selectFrom('node_patch_state').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+  }
+
+  getPatchStates(instanceIds: string[], db: Db = this.db): Promise<NodePatchStateTable[]> {
+    if (instanceIds.length === 0) return Promise.resolve([]);
+    return db.selectFrom('node_patch_state').selectAll().where('instance_id', 'in', instanceIds).orderBy('instance_id').execute();
+  }
+
+  /** The node's patch rows (sorted by KBId, Title), or undefined if it never reported. Decoded rows are cached. */
+  async getPatchRows(instanceId: string, db: Db = this.db): Promise<{ seq: number; rows: PatchRow[] } | undefined> {
+    const row = await db.selectFrom('node_patches').select(['report_seq', 'data']).where('instance_id', '=', instanceId).executeTakeFirst();
+    if (row === undefined) return undefined;
+    const seq = Number(row.report_seq);
+    let rows = this.#rows.get(instanceId, seq);
+    if (rows === undefined) {
+      rows = decodePatchRows(row.data);
+      this.#rows.set(instanceId, seq, rows);
+    }
+    return { seq, rows };
+  }
+
+  /** DescribePatchGroupState: the sum of the group's shards. */
+  async groupCounts(patchGroup: string, db: Db = this.db): Promise<Record<string, number>> {
+    const row = await db.selectFrom('patch_group_counts')
+      .select(GROUP_COLUMNS.map((c) => sql<number>`coalesce(sum(${sql.ref(c)}), 0)`.as(c)))
+      .where('patch_group', '=', patchGroup).executeTakeFirstOrThrow();
+    return Object.fromEntries(GROUP_COLUMNS.map((c) => [c, Number((row as Record<string, unknown>)[c])]));
+  }
+
+  async complianceTypeCounts(db: Db = this.db): Promise<Array<Record<string, number | string>>> {
+    const rows = await db.selectFrom('compliance_type_counts')
+      .select(['compliance_type', ...SEVERITY_COLUMNS.map((c) => sql<number>`sum(${sql.ref(c)})`.as(c))])
+      .groupBy('compliance_type').orderBy('compliance_type').execute();
+    return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 'compliance_type' ? String(v) : Number(v)])));
+  }
+
+  getStoredComplianceItems(instanceId: string, type: string, db: Db = this.db): Promise<ComplianceItemRecord[] | undefined> {
+    return db.selectFrom('compliance_items').select('data').where('instance_id', '=', instanceId).where('compliance_type', '=', type)
+      .executeTakeFirst().then((r) => (r === undefined ? undefined : decodeJson<ComplianceItemRecord[]>(r.data)));
+  }
+
+  getResourceCompliance(instanceId: string, type: string, db: Db = this.db): Promise<ResourceComplianceTable | undefined> {
+    return db.selectFrom('resource_compliance').selectAll().where('instance_id', '=', instanceId).where('compliance_type', '=', type).executeTakeFirst();
+  }
+
+  listResourceComplianceTypes(instanceId: string, db: Db = this.db): Promise<string[]> {
+    return db.selectFrom('resource_compliance').select('compliance_type').where('instance_id', '=', instanceId).execute().then((r) => r.map((x) => x.compliance_type));
+  }
+}
