@@ -9,6 +9,8 @@ const USAGE = `Usage: patchline <command> [options]
 
 Commands:
   serve     Run the Patchline service (AWS SSM Patch Manager API on POST /, health check on GET /healthz)
+  verify    Recompute every aggregate (patch-group and compliance counters) from per-node data and report
+            differences; --repair rewrites them. Takes --data-dir / --database-url like serve. --json for JSON.
 
 Options for serve (each also read from the environment variable shown):
   --host HOST            PATCHLINE_HOST            address to listen on (default 127.0.0.1)
@@ -43,6 +45,16 @@ async function main(argv: string[]): Promise<number> {
     const config = loadServerConfig({ flags: values, env: process.env });
     await serve(config);
     return -1; // keeps running until a signal
+  }
+  if (command === 'verify') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, repair: { type: 'boolean' }, json: { type: 'boolean' } },
+      strict: true,
+    });
+    const config = loadServerConfig({ flags: values, env: process.env });
+    const { runVerify } = await import('./services/verify-command.ts');
+    return runVerify(config, { repair: values.repair === true, json: values.json === true });
   }
   process.stderr.write(`patchline: unknown command '${command}'\n\n${USAGE}`);
   return 2;

@@ -18,6 +18,10 @@ export interface ServerConfig {
   maxBodyBytes: number;
   /** Worker processes for `serve` (0 = one per CPU core). */
   workers: number;
+  /** How long compliance history is kept (node reports and patch-group snapshots). */
+  historyRetentionDays: number;
+  /** How often each patch group's counters are snapshotted into its history. */
+  historyIntervalMinutes: number;
 }
 
 export interface ConfigSources {
@@ -75,5 +79,7 @@ export function loadServerConfig({ flags, env }: ConfigSources): ServerConfig {
     })(),
     maxBodyBytes: intSetting('PATCHLINE_MAX_BODY_BYTES', pick('max-body-bytes', 'PATCHLINE_MAX_BODY_BYTES'), 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     workers: intSetting('PATCHLINE_WORKERS', pick('workers', 'PATCHLINE_WORKERS'), 1, 0, 256),
+    historyRetentionDays: intSetting('PATCHLINE_HISTORY_RETENTION_DAYS', pick('history-retention-days', 'PATCHLINE_HISTORY_RETENTION_DAYS'), 90, 1, 36500),
+    historyIntervalMinutes: intSetting('PATCHLINE_HISTORY_INTERVAL_MINUTES', pick('history-interval-minutes', 'PATCHLINE_HISTORY_INTERVAL_MINUTES'), 15, 1, 1440),
   };
 }

@@ -1,50 +1,115 @@
 // `patchline serve`: builds the app, listens, prints how to connect, and shuts down cleanly on SIGTERM/SIGINT.
+// With PATCHLINE_WORKERS ≠ 1 the primary process prepares the database and keys, runs the background jobs, and
+// forks worker processes that share the listening port (node:cluster); a worker that dies is replaced.
 
-import type { AddressInfo } from 'node:net';
-import { createApp, type StartupReport } from './app.ts';
-import { createHttpServer } from './server/http-server.ts';
-import { createLogger } from './server/logger.ts';
-import { ADMIN_CREDENTIALS_FILE } from './auth/credentials.ts';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createApp, type App, type StartupReport } from './app.ts';
+import { createHttpServer } from './server/http-server.ts';
+import { createLogger, type Logger } from './server/logger.ts';
+import { ADMIN_CREDENTIALS_FILE } from './auth/credentials.ts';
+import { startHistoryJobs } from './services/history.ts';
 import type { ServerConfig } from './config.ts';
 
 export async function serve(config: ServerConfig): Promise<void> {
-  const log = createLogger(config.logLevel);
+  const workers = config.workers === 0 ? availableParallelism() : config.workers;
+  if (cluster.isWorker) return runWorker(config);
+  const log = createLogger(config.logLevel, workers > 1 ? { role: 'primary' } : {});
   const { app, report } = await createApp(config, log);
+  const stopJobs = startHistoryJobs(app);
+  if (workers <= 1) {
+    const server = await listen(app, config);
+    const endpoint = endpointOf(server.address() as AddressInfo);
+    log.info('listening', { endpoint, database: app.database.description, region: config.region, pid: process.pid, migrations: report.migrations });
+    process.stdout.write(startupBanner(endpoint, config, report));
+    onSignals(log, () => closeServer(server).then(() => stopJobs()).then(() => app.close()));
+    return;
+  }
+
+  let stopping = false;
+  let announced = false;
+  const fork = () => cluster.fork({ PATCHLINE_WORKER_OF: String(process.pid) });
+  cluster.on('listening', (_worker, address) => {
+    if (announced) return;
+    announced = true;
+    const endpoint = endpointOf({ address: address.address ?? config.host, port: address.port, family: address.addressType === 6 ? 'IPv6' : 'IPv4' });
+    log.info('listening', { endpoint, workers, database: app.database.description, region: config.region, pid: process.pid, migrations: report.migrations });
+    process.stdout.write(startupBanner(endpoint, config, report, workers));
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log.error('worker exited; starting a new one', { workerPid: worker.process.pid, code, signal });
+    setTimeout(fork, 500);
+  });
+  for (let i = 0; i < workers; i++) fork();
+  onSignals(log, async () => {
+    stopping = true;
+    const exits = Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((resolve) => {
+      if (w === undefined || w.isDead()) return resolve();
+      w.once('exit', () => resolve());
+      w.process.kill('SIGTERM');
+    }));
+    await Promise.all(exits);
+    stopJobs();
+    await app.close();
+  });
+}
+
+async function runWorker(config: ServerConfig): Promise<void> {
+  const log = createLogger(config.logLevel, { role: 'worker', pid: process.pid });
+  const { app } = await createApp(config, log);
+  const server = await listen(app, config);
+  onSignals(log, () => closeServer(server).then(() => app.close()));
+}
+
+async function listen(app: App, config: ServerConfig): Promise<Server> {
   const server = createHttpServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  const address = server.address() as AddressInfo;
-  const endpoint = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  log.info('listening', { endpoint, database: app.database.description, region: config.region, pid: process.pid, migrations: report.migrations });
-  process.stdout.write(startupBanner(endpoint, config, report));
+  return server;
+}
 
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), 10_000);
+    force.unref();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+function onSignals(log: Logger, stop: () => Promise<void>): void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const handler = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    const force = setTimeout(() => {
-      log.warn('requests still running after 10 s; closing anyway');
-      server.closeAllConnections();
-    }, 10_000);
-    force.unref();
-    server.close(() => {
-      void app.close().then(() => {
+    stop().then(
+      () => {
         log.info('stopped');
         process.exit(0);
-      });
-    });
-    server.closeIdleConnections();
+      },
+      (err: unknown) => {
+        log.error('shutdown failed', { error: err });
+        process.exit(1);
+      },
+    );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
 }
 
-function startupBanner(endpoint: string, config: ServerConfig, report: StartupReport): string {
-  const lines = [``, `Patchline is listening on ${endpoint} (region ${config.region}).`];
+function endpointOf(address: Pick<AddressInfo, 'address' | 'port' | 'family'>): string {
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+}
+
+function startupBanner(endpoint: string, config: ServerConfig, report: StartupReport, workers = 1): string {
+  const lines = [``, `Patchline is listening on ${endpoint} (region ${config.region}${workers > 1 ? `, ${workers} worker processes` : ''}).`];
   const created = report.createdAdminKey;
   if (created) {
     lines.push(

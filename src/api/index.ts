@@ -9,6 +9,7 @@ import { inventoryOperations } from './inventory.ts';
 import { patchStateOperations } from './patch-states.ts';
 import { complianceOperations } from './compliance.ts';
 import { nodeOperations } from './nodes.ts';
+import { historyOperations } from './history.ts';
 
 export const allOperations: OperationTable = {
   ...baselineOperations,
@@ -19,4 +20,5 @@ export const allOperations: OperationTable = {
   ...patchStateOperations,
   ...complianceOperations,
   ...nodeOperations,
+  ...historyOperations,
 };

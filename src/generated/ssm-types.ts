@@ -827,6 +827,66 @@ export type PatchTitle = string;
 export type PatchUnreportedNotApplicableCount = number;
 export type PatchVendor = string;
 export type PatchVersion = string;
+export type PatchlineCount = number;
+export interface PatchlineDescribeInstancePatchStateHistoryRequest {
+  InstanceId: InstanceId;
+  StartTime?: DateTime;
+  EndTime?: DateTime;
+  MaxResults?: PatchlineHistoryMaxResults;
+  NextToken?: NextToken;
+}
+export interface PatchlineDescribeInstancePatchStateHistoryResult {
+  History?: PatchlineInstancePatchStateHistoryList;
+  NextToken?: NextToken;
+}
+export interface PatchlineDescribePatchGroupStateHistoryRequest {
+  PatchGroup: PatchGroup;
+  StartTime?: DateTime;
+  EndTime?: DateTime;
+  MaxResults?: PatchlineHistoryMaxResults;
+  NextToken?: NextToken;
+}
+export interface PatchlineDescribePatchGroupStateHistoryResult {
+  History?: PatchlinePatchGroupStateHistoryList;
+  NextToken?: NextToken;
+}
+export type PatchlineHistoryMaxResults = number;
+export interface PatchlineInstancePatchStateHistoryEntry {
+  Time?: DateTime;
+  PatchGroup?: PatchGroup;
+  BaselineId?: BaselineId;
+  Operation?: PatchOperationType;
+  InstalledCount?: PatchlineCount;
+  InstalledOtherCount?: PatchlineCount;
+  InstalledPendingRebootCount?: PatchlineCount;
+  InstalledRejectedCount?: PatchlineCount;
+  MissingCount?: PatchlineCount;
+  FailedCount?: PatchlineCount;
+  NotApplicableCount?: PatchlineCount;
+  UnreportedNotApplicableCount?: PatchlineCount;
+  AvailableSecurityUpdateCount?: PatchlineCount;
+  CriticalNonCompliantCount?: PatchlineCount;
+  SecurityNonCompliantCount?: PatchlineCount;
+  OtherNonCompliantCount?: PatchlineCount;
+}
+export type PatchlineInstancePatchStateHistoryList = PatchlineInstancePatchStateHistoryEntry[];
+export interface PatchlinePatchGroupStateHistoryEntry {
+  Time?: DateTime;
+  Instances?: PatchlineCount;
+  InstancesWithInstalledPatches?: PatchlineCount;
+  InstancesWithInstalledOtherPatches?: PatchlineCount;
+  InstancesWithInstalledPendingRebootPatches?: PatchlineCount;
+  InstancesWithInstalledRejectedPatches?: PatchlineCount;
+  InstancesWithMissingPatches?: PatchlineCount;
+  InstancesWithFailedPatches?: PatchlineCount;
+  InstancesWithNotApplicablePatches?: PatchlineCount;
+  InstancesWithUnreportedNotApplicablePatches?: PatchlineCount;
+  InstancesWithCriticalNonCompliantPatches?: PatchlineCount;
+  InstancesWithSecurityNonCompliantPatches?: PatchlineCount;
+  InstancesWithOtherNonCompliantPatches?: PatchlineCount;
+  InstancesWithAvailableSecurityUpdates?: PatchlineCount;
+}
+export type PatchlinePatchGroupStateHistoryList = PatchlinePatchGroupStateHistoryEntry[];
 export const PingStatusValues = ['Online', 'ConnectionLost', 'Inactive'] as const;
 export type PingStatus = (typeof PingStatusValues)[number];
 export const PlatformTypeValues = ['Windows', 'Linux', 'MacOS'] as const;
@@ -1044,6 +1104,8 @@ export interface OperationShapes {
   DeleteActivation: { input: DeleteActivationRequest; output: DeleteActivationResult };
   DeregisterManagedInstance: { input: DeregisterManagedInstanceRequest; output: DeregisterManagedInstanceResult };
   UpdateManagedInstanceRole: { input: UpdateManagedInstanceRoleRequest; output: UpdateManagedInstanceRoleResult };
+  'Patchline.DescribeInstancePatchStateHistory': { input: PatchlineDescribeInstancePatchStateHistoryRequest; output: PatchlineDescribeInstancePatchStateHistoryResult };
+  'Patchline.DescribePatchGroupStateHistory': { input: PatchlineDescribePatchGroupStateHistoryRequest; output: PatchlineDescribePatchGroupStateHistoryResult };
 }
 
 export type OperationName = keyof OperationShapes;
@@ -1082,7 +1144,9 @@ export type AwsOperationName =
   | 'DeleteActivation'
   | 'DeregisterManagedInstance'
   | 'UpdateManagedInstanceRole';
-export type PatchlineOperationName = never;
+export type PatchlineOperationName =
+  | 'Patchline.DescribeInstancePatchStateHistory'
+  | 'Patchline.DescribePatchGroupStateHistory';
 export type OperationInput<O extends OperationName> = OperationShapes[O]['input'];
 export type OperationOutput<O extends OperationName> = OperationShapes[O]['output'];
 
