@@ -20,14 +20,16 @@ export type BaselineRef = { owner: 'AWS'; baseline: Baseline } | { owner: 'Self'
 export function parseBaselineId(app: App, id: string): BaselineRef {
   const predefined = app.predefined.byId(id);
   if (predefined) return { owner: 'AWS', baseline: predefined };
+  // AWS's own ids have our id format too (pb- + 17 hex), so they are recognised before they could pass as ours.
+  const awsShort = app.predefined.byShortId(id);
+  if (awsShort) {
+    throw Errors.doesNotExist(`Patch baseline ${id} does not exist. AWS-provided baselines are addressed by their full ARN: ${awsShort.BaselineId}.`);
+  }
   if (OWN_ID.test(id)) return { owner: 'Self', id };
   const arn = /^arn:aws:ssm:([a-z0-9-]+):(\d{12}):patchbaseline\/(pb-[0-9a-f]{17})$/.exec(id);
   if (arn) {
     if (arn[1] === app.config.region && arn[2] === app.config.accountId) return { owner: 'Self', id: arn[3]! };
     throw Errors.doesNotExist(`Patch baseline ${id} does not exist.`);
-  }
-  if (/^pb-[0-9a-fA-F]+$/.test(id) && app.predefined.byShortId(id)) {
-    throw Errors.doesNotExist(`Patch baseline ${id} does not exist. AWS-provided baselines are addressed by their full ARN: ${app.predefined.byShortId(id)!.BaselineId}.`);
   }
   throw Errors.invalidResourceId(`Invalid patch baseline id '${id}': expected pb- followed by 17 hexadecimal characters, or a patch baseline ARN.`);
 }

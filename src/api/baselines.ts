@@ -139,6 +139,7 @@ export const baselineOperations = defineOperations({
     const ref = parseBaselineId(app, input.BaselineId);
     if (ref.owner === 'AWS') refuseAwsBaseline(input.BaselineId, 'deleted');
     await app.store.transaction(async (trx) => {
+      await app.store.lockBaseline(ref.id, trx);
       const groups = await app.store.patchGroupsOfBaseline(ref.id, trx);
       if (groups.length > 0) {
         throw Errors.resourceInUse(`Patch baseline ${ref.id} is registered to patch group(s) ${groups.map((g) => `'${g}'`).join(', ')}. Deregister it from them first.`);
@@ -198,6 +199,7 @@ export const baselineOperations = defineOperations({
     // Registering AWS's own default restores the initial state: no row means "AWS's default".
     const value = baseline.BaselineId === app.predefined.defaultFor(os).BaselineId ? null : baseline.BaselineId;
     await app.store.transaction(async (trx) => {
+      if (baseline.owner === 'Self') await app.store.lockBaseline(baseline.BaselineId, trx);
       if (baseline.owner === 'Self' && (await app.store.getBaseline(baseline.BaselineId, trx)) === undefined) {
         throw Errors.doesNotExist(`Patch baseline ${input.BaselineId} does not exist.`);
       }

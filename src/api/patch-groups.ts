@@ -19,6 +19,7 @@ export const patchGroupOperations = defineOperations({
     const baseline = await loadBaseline(app, input.BaselineId);
     const os = baseline.OperatingSystem;
     await app.store.transaction(async (trx) => {
+      if (baseline.owner === 'Self') await app.store.lockBaseline(baseline.BaselineId, trx);
       if (baseline.owner === 'Self' && (await app.store.getBaseline(baseline.BaselineId, trx)) === undefined) {
         throw Errors.doesNotExist(`Patch baseline ${input.BaselineId} does not exist.`);
       }

@@ -31,7 +31,12 @@ export function createHttpServer(app: App, routes: RouteHandler[] = []): Server 
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (socket.writable && err.code !== 'ECONNRESET') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nConnection: close\r\n\r\n{"__type":"BadRequestException","message":"Malformed HTTP request"}');
+      // Like every other answer: a request id, the error type header and a JSON body with its length.
+      const body = '{"__type":"BadRequestException","message":"Malformed HTTP request"}';
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `x-amzn-RequestId: ${randomUUID()}\r\nX-Amzn-ErrorType: BadRequestException\r\nConnection: close\r\n\r\n${body}`,
+      );
     } else {
       socket.destroy();
     }

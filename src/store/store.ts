@@ -1,7 +1,7 @@
 // The store: small, named queries over Kysely for each area of the API. One implementation serves SQLite and
 // PostgreSQL; the conformance suite (test/store/) runs unchanged against both.
 
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DatabaseSchema, BaselinesTable } from './schema.ts';
 import type { OpenDatabase, Engine } from './database.ts';
 
@@ -34,6 +34,14 @@ export class Store {
 
   getBaseline(baselineId: string, db: Db = this.db): Promise<BaselinesTable | undefined> {
     return db.selectFrom('baselines').selectAll().where('baseline_id', '=', baselineId).executeTakeFirst();
+  }
+
+  /**
+   * PostgreSQL: locks a baseline row until the transaction ends, so deleting a baseline and registering it to a
+   * patch group (or as a default) cannot interleave. SQLite write transactions are already serial.
+   */
+  async lockBaseline(baselineId: string, db: Db): Promise<void> {
+    if (this.engine === 'postgres') await sql`select 1 from baselines where baseline_id = ${baselineId} for update`.execute(db);
   }
 
   getBaselineByClientToken(token: string, db: Db = this.db): Promise<BaselinesTable | undefined> {
