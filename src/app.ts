@@ -9,6 +9,7 @@ import { ReportingStore } from './store/reporting-store.ts';
 import { loadMasterKey } from './auth/master-key.ts';
 import { CredentialStore, writeAdminCredentialsFile, type KeyPair } from './auth/credentials.ts';
 import { PageTokens } from './server/next-token.ts';
+import { RegistrationLimiter } from './auth/registration-limiter.ts';
 import { ProtocolModel } from './server/protocol-model.ts';
 import { createLogger, type Logger } from './server/logger.ts';
 import { PredefinedBaselines } from './domain/predefined-baselines.ts';
@@ -31,6 +32,7 @@ export interface App {
   /** Managed nodes and their patch reports. */
   reports: ReportingStore;
   nodes: NodeDirectory;
+  registrationLimiter: RegistrationLimiter;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function createApp(config: ServerConfig, log: Logger = createLogger
       events: new EventEmitter(),
       reports,
       nodes,
+      registrationLimiter: new RegistrationLimiter(),
       close: () => database.close(),
     };
     return { app, report };

@@ -7,13 +7,20 @@ import { COUNTER_COLUMN, COUNTER_NAMES, GROUP_STATE_MEMBER } from '../domain/pat
 import { Pager } from './pagination.ts';
 import type { PatchlineDescribeInstancePatchStateHistoryRequest, PatchlineDescribePatchGroupStateHistoryRequest } from '../generated/ssm-types.ts';
 
+/**
+ * Inclusive time bounds (epoch seconds, fractions allowed) → integer epoch ms for the bigint columns: the start
+ * rounds up and the end down (after rounding away float noise at the microsecond), so a bound never widens.
+ */
+const startMs = (seconds: number) => Math.ceil(Math.round(seconds * 1e6) / 1000);
+const endMs = (seconds: number) => Math.floor(Math.round(seconds * 1e6) / 1000);
+
 export const historyOperations = defineOperations({
   async 'Patchline.DescribeInstancePatchStateHistory'(input: PatchlineDescribeInstancePatchStateHistoryRequest, ctx) {
     if (!(await ctx.app.nodes.exists(input.InstanceId))) throw Errors.invalidInstanceId(`Instance ${input.InstanceId} is not a managed node known to Patchline.`);
     const pager = new Pager<number>(ctx, input as unknown as Record<string, unknown>, 100);
     let q = ctx.app.store.db.selectFrom('node_history').selectAll().where('instance_id', '=', input.InstanceId);
-    if (input.StartTime !== undefined) q = q.where('reported_at', '>=', input.StartTime * 1000);
-    if (input.EndTime !== undefined) q = q.where('reported_at', '<=', input.EndTime * 1000);
+    if (input.StartTime !== undefined) q = q.where('reported_at', '>=', startMs(input.StartTime));
+    if (input.EndTime !== undefined) q = q.where('reported_at', '<=', endMs(input.EndTime));
     if (pager.cursor !== undefined) q = q.where('report_seq', '>', pager.cursor);
     const rows = await q.orderBy('report_seq').limit(pager.limit + 1).execute();
     const page = rows.slice(0, pager.limit);
@@ -29,8 +36,8 @@ export const historyOperations = defineOperations({
   async 'Patchline.DescribePatchGroupStateHistory'(input: PatchlineDescribePatchGroupStateHistoryRequest, ctx) {
     const pager = new Pager<number>(ctx, input as unknown as Record<string, unknown>, 100);
     let q = ctx.app.store.db.selectFrom('patch_group_history').selectAll().where('patch_group', '=', input.PatchGroup);
-    if (input.StartTime !== undefined) q = q.where('bucket', '>=', input.StartTime * 1000);
-    if (input.EndTime !== undefined) q = q.where('bucket', '<=', input.EndTime * 1000);
+    if (input.StartTime !== undefined) q = q.where('bucket', '>=', startMs(input.StartTime));
+    if (input.EndTime !== undefined) q = q.where('bucket', '<=', endMs(input.EndTime));
     if (pager.cursor !== undefined) q = q.where('bucket', '>', pager.cursor);
     const rows = await q.orderBy('bucket').limit(pager.limit + 1).execute();
     const page = rows.slice(0, pager.limit);

@@ -10,6 +10,7 @@ import { patchStateOperations } from './patch-states.ts';
 import { complianceOperations } from './compliance.ts';
 import { nodeOperations } from './nodes.ts';
 import { historyOperations } from './history.ts';
+import { activationOperations } from './activations.ts';
 
 export const allOperations: OperationTable = {
   ...baselineOperations,
@@ -21,4 +22,5 @@ export const allOperations: OperationTable = {
   ...complianceOperations,
   ...nodeOperations,
   ...historyOperations,
+  ...activationOperations,
 };

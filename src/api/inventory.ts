@@ -150,6 +150,7 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
     }
 
     const patchCompliance = parsed.compliance.find((c) => c.context.complianceType === 'Patch');
+    let patchComplianceWritten = false;
     if (parsed.summary !== undefined) {
       const { record, hash, captureTime } = parsed.summary;
       const old = await app.reports.getPatchState(id, trx);
@@ -169,10 +170,11 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
           now,
           nodeUpdate,
         });
+        patchComplianceWritten = true;
       }
     }
     for (const c of parsed.compliance) {
-      if (c === patchCompliance && parsed.summary !== undefined) continue; // written with the patch report
+      if (c === patchCompliance && patchComplianceWritten) continue; // written with the patch report
       const old = await app.reports.getResourceCompliance(id, c.context.complianceType, trx);
       if (c.hash !== undefined && old?.items_hash === c.hash) continue;
       await app.reports.writeComplianceIn(trx, id, complianceInput(c.context, c.items, true, now, c.hash), now);

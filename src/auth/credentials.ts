@@ -10,10 +10,18 @@ import type { MasterKey } from './master-key.ts';
 
 export interface Principal {
   accessKeyId: string;
-  kind: 'admin' | 'node';
+  /**
+   * 'admin' keys may call every operation; 'node' keys act only on their own managed node; 'activation' is a
+   * hybrid activation (id + code used as a SigV4 key pair) that may only register a node.
+   */
+  kind: 'admin' | 'node' | 'activation';
   /** Set for node keys: the only managed node this key may act on. */
   instanceId?: string;
+  /** Set for activations. */
+  activationId?: string;
 }
+
+const ACTIVATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface KeyPair {
   accessKeyId: string;
@@ -82,6 +90,7 @@ export class CredentialStore {
   }
 
   async #load(accessKeyId: string): Promise<CachedKey | undefined> {
+    if (ACTIVATION_ID.test(accessKeyId)) return this.#loadActivation(accessKeyId);
     const row = await this.#db.selectFrom('access_keys').selectAll().where('access_key_id', '=', accessKeyId).executeTakeFirst();
     if (this.#cache.size > 100_000) this.#cache.clear();
     if (row === undefined || row.revoked_at !== null) {
@@ -94,6 +103,26 @@ export class CredentialStore {
     const entry: CachedKey = { secret: this.#master.decrypt(row.secret_ciphertext, accessKeyId), principal, expiresAt: Date.now() + CACHE_TTL_MS };
     this.#cache.set(accessKeyId, entry);
     return entry;
+  }
+
+  async #loadActivation(activationId: string): Promise<CachedKey | undefined> {
+    const row = await this.#db.selectFrom('activations').select('code_ciphertext').where('activation_id', '=', activationId).executeTakeFirst();
+    if (row === undefined) {
+      this.#cache.set(activationId, { missing: true, expiresAt: Date.now() + NEGATIVE_TTL_MS });
+      return undefined;
+    }
+    const entry: CachedKey = {
+      secret: this.#master.decrypt(row.code_ciphertext, activationId),
+      principal: { accessKeyId: activationId, kind: 'activation', activationId },
+      expiresAt: Date.now() + CACHE_TTL_MS,
+    };
+    this.#cache.set(activationId, entry);
+    return entry;
+  }
+
+  /** Encrypts an activation code for storage (it is the SigV4 secret the agent registers with). */
+  encryptActivationCode(activationId: string, code: string): string {
+    return this.#master.encrypt(code, activationId);
   }
 
   /** Creates and stores a new key; the secret is returned once and stored only encrypted. */

@@ -166,7 +166,7 @@ export function parseComplianceContext(context: Entry | undefined): Parsed<Compl
   if (context.ExecutionId) out.executionId = context.ExecutionId;
   if (context.ExecutionType) out.executionType = context.ExecutionType;
   if (context.ExecutionTime) {
-    const t = /^\d+(\.\d+)?$/.test(context.ExecutionTime) ? Number(context.ExecutionTime) * 1000 : parseIsoUtc(context.ExecutionTime);
+    const t = /^\d+(\.\d+)?$/.test(context.ExecutionTime) ? Math.round(Number(context.ExecutionTime) * 1000) : parseIsoUtc(context.ExecutionTime);
     if (Number.isNaN(t)) return { ok: false, message: `Context ExecutionTime '${context.ExecutionTime}' must be ISO-8601 UTC or epoch seconds.` };
     out.executionTime = t;
   }

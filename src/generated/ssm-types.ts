@@ -25,6 +25,7 @@ export interface AddTagsToResourceRequest {
   Tags: TagList;
 }
 export type AddTagsToResourceResult = NoMembers;
+export type AgentVersion = string;
 export interface AlreadyExistsException {
   Message?: String;
 }
@@ -887,6 +888,20 @@ export interface PatchlinePatchGroupStateHistoryEntry {
   InstancesWithAvailableSecurityUpdates?: PatchlineCount;
 }
 export type PatchlinePatchGroupStateHistoryList = PatchlinePatchGroupStateHistoryEntry[];
+export interface PatchlineRegisterManagedInstanceRequest {
+  ComputerName?: ComputerName;
+  IPAddress?: IPAddress;
+  AgentVersion?: AgentVersion;
+  PlatformType?: PlatformType;
+  PlatformName?: String;
+  PlatformVersion?: String;
+}
+export interface PatchlineRegisterManagedInstanceResult {
+  InstanceId?: ManagedInstanceId;
+  AccessKeyId?: String;
+  SecretAccessKey?: String;
+  Region?: String;
+}
 export const PingStatusValues = ['Online', 'ConnectionLost', 'Inactive'] as const;
 export type PingStatus = (typeof PingStatusValues)[number];
 export const PlatformTypeValues = ['Windows', 'Linux', 'MacOS'] as const;
@@ -1106,6 +1121,7 @@ export interface OperationShapes {
   UpdateManagedInstanceRole: { input: UpdateManagedInstanceRoleRequest; output: UpdateManagedInstanceRoleResult };
   'Patchline.DescribeInstancePatchStateHistory': { input: PatchlineDescribeInstancePatchStateHistoryRequest; output: PatchlineDescribeInstancePatchStateHistoryResult };
   'Patchline.DescribePatchGroupStateHistory': { input: PatchlineDescribePatchGroupStateHistoryRequest; output: PatchlineDescribePatchGroupStateHistoryResult };
+  'Patchline.RegisterManagedInstance': { input: PatchlineRegisterManagedInstanceRequest; output: PatchlineRegisterManagedInstanceResult };
 }
 
 export type OperationName = keyof OperationShapes;
@@ -1146,7 +1162,8 @@ export type AwsOperationName =
   | 'UpdateManagedInstanceRole';
 export type PatchlineOperationName =
   | 'Patchline.DescribeInstancePatchStateHistory'
-  | 'Patchline.DescribePatchGroupStateHistory';
+  | 'Patchline.DescribePatchGroupStateHistory'
+  | 'Patchline.RegisterManagedInstance';
 export type OperationInput<O extends OperationName> = OperationShapes[O]['input'];
 export type OperationOutput<O extends OperationName> = OperationShapes[O]['output'];
 

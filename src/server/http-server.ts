@@ -49,6 +49,7 @@ async function handleRequest(app: App, routes: RouteHandler[], req: IncomingMess
   const started = performance.now();
   let operation = '-';
   let accessKeyId: string | undefined;
+  let limiterKeys: string[] | undefined;
   try {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -62,6 +63,9 @@ async function handleRequest(app: App, routes: RouteHandler[], req: IncomingMess
       throw new ServiceError('UnknownOperationException', `Patchline serves the AWS JSON 1.1 API with POST / (and GET /healthz); ${req.method} ${path} is not a route.`, { status: 404 });
     }
     const body = await readBody(req, app.config.maxBodyBytes);
+    const registering = req.headers['x-amz-target'] === 'Patchline.RegisterManagedInstance';
+    if (registering) limiterKeys = registrationKeys(req);
+    if (limiterKeys) app.registrationLimiter.check(limiterKeys);
 
     const identity = await verifySigV4({ method: req.method, url: req.url ?? '/', rawHeaders: req.rawHeaders, body }, app.credentials.lookupSecret);
     accessKeyId = identity.accessKeyId;
@@ -86,7 +90,11 @@ async function handleRequest(app: App, routes: RouteHandler[], req: IncomingMess
       throw Errors.serialization('Request body must be a JSON object.');
     }
 
-    if (principal.kind !== 'admin') {
+    if (principal.kind === 'activation') {
+      if (operation !== 'Patchline.RegisterManagedInstance') {
+        throw Errors.accessDenied(`Activation ${principal.activationId} may only register a managed node (Patchline.RegisterManagedInstance), not call ${operation}.`);
+      }
+    } else if (principal.kind !== 'admin') {
       const scope = nodeScope(operation, input);
       const resource = scope === undefined ? '*' : scope.find((id) => id !== principal.instanceId);
       if (scope === undefined || resource !== undefined) {
@@ -113,6 +121,7 @@ async function handleRequest(app: App, routes: RouteHandler[], req: IncomingMess
     logRequest(app, requestId, operation, 200, started, accessKeyId);
   } catch (err) {
     const error = err instanceof ServiceError ? err : undefined;
+    if (limiterKeys && error && REGISTRATION_FAILURES.has(error.code)) app.registrationLimiter.recordFailure(limiterKeys);
     if (error === undefined) {
       app.log.error('unexpected error', { requestId, operation, error: err });
     }
@@ -124,6 +133,16 @@ async function handleRequest(app: App, routes: RouteHandler[], req: IncomingMess
     }
     logRequest(app, requestId, operation, answer.status, started, accessKeyId, answer.code);
   }
+}
+
+/** Failures that count against the registration rate limit (wrong or unusable activation). */
+const REGISTRATION_FAILURES = new Set(['InvalidSignatureException', 'UnrecognizedClientException', 'IncompleteSignatureException', 'InvalidActivation', 'InvalidActivationId']);
+
+function registrationKeys(req: IncomingMessage): string[] {
+  const keys = [`ip:${req.socket.remoteAddress ?? '?'}`];
+  const credential = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''));
+  if (credential) keys.push(`activation:${credential[1]}`);
+  return keys;
 }
 
 function resolveTarget(app: App, header: string | string[] | undefined): string {

@@ -57,6 +57,22 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
     },
   },
   '0002-reporting': { up: (db) => reportingSchema(db, blob) },
+  '0003-activations': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('activations')
+        .addColumn('activation_id', 'text', (c) => c.primaryKey())
+        .addColumn('code_ciphertext', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('default_instance_name', 'text')
+        .addColumn('iam_role', 'text', (c) => c.notNull())
+        .addColumn('registration_limit', 'integer', (c) => c.notNull())
+        .addColumn('registrations_count', 'integer', (c) => c.notNull())
+        .addColumn('expiration_date', 'bigint', (c) => c.notNull())
+        .addColumn('created_date', 'bigint', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
   };
 }
 

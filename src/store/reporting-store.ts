@@ -243,8 +243,11 @@ export class ReportingStore {
       const removed = groupVector(countersFromState(old), -1);
       if (old.patch_group === s.patchGroup) await this.#addGroupCounts(trx, s.patchGroup, shard, addVectors(removed, added));
       else {
-        await this.#addGroupCounts(trx, old.patch_group, shard, removed);
-        await this.#addGroupCounts(trx, s.patchGroup, shard, added);
+        // Two counter rows: always touched in group-name order, so two nodes of one shard moving between the same
+        // groups in opposite directions cannot lock them in opposite orders (a PostgreSQL deadlock).
+        const moves: Array<[string, Record<string, number>]> = [[old.patch_group, removed], [s.patchGroup, added]];
+        moves.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        for (const [group, delta] of moves) await this.#addGroupCounts(trx, group, shard, delta);
       }
     } else {
       await this.#addGroupCounts(trx, s.patchGroup, shard, added);
@@ -260,6 +263,26 @@ export class ReportingStore {
       summary: JSON.stringify({ ...s.counters, Operation: s.operation, BaselineId: s.baselineId, OperationEndTime: s.operationEnd }),
     }).execute();
     return seq;
+  }
+
+  /**
+   * Removes a node and everything kept about it (deregistration), taking its contributions out of every
+   * aggregate in the same transaction. The caller holds the node's lock.
+   */
+  async removeNodeIn(trx: Db, instanceId: string): Promise<void> {
+    const shard = shardOf(instanceId);
+    const old = await trx.selectFrom('node_patch_state').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+    if (old !== undefined) await this.#addGroupCounts(trx, old.patch_group, shard, groupVector(countersFromState(old), -1));
+    const compliance = await trx.selectFrom('resource_compliance').select(['compliance_type', 'status', 'overall_severity'])
+      .where('instance_id', '=', instanceId).orderBy('compliance_type').execute();
+    for (const c of compliance) {
+      await this.#addComplianceCounts(trx, c.compliance_type, shard, complianceVector({ status: c.status, overallSeverity: c.overall_severity }, -1));
+    }
+    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history'] as const) {
+      await trx.deleteFrom(table).where('instance_id', '=', instanceId).execute();
+    }
+    await trx.deleteFrom('tags').where('resource_type', '=', 'ManagedInstance').where('resource_id', '=', instanceId).execute();
+    await trx.deleteFrom('nodes').where('instance_id', '=', instanceId).execute();
   }
 
   async #addGroupCounts(trx: Db, patchGroup: string, shard: number, delta: Record<string, number>): Promise<void> {

@@ -191,6 +191,21 @@ export interface NodeHistoryTable {
   summary: string;
 }
 
+/** Hybrid activations (CreateActivation): the code is stored encrypted, as it is the SigV4 secret of registration. */
+export interface ActivationsTable {
+  activation_id: string;
+  code_ciphertext: string;
+  description: string | null;
+  default_instance_name: string | null;
+  iam_role: string;
+  registration_limit: number;
+  registrations_count: number;
+  expiration_date: number;
+  created_date: number;
+  /** JSON array of {Key, Value}, applied to every node registered with the activation. */
+  tags: string;
+}
+
 export interface DatabaseSchema {
   meta: MetaTable;
   access_keys: AccessKeysTable;
@@ -208,4 +223,5 @@ export interface DatabaseSchema {
   compliance_type_counts: ComplianceTypeCountsTable;
   inventory_items: InventoryItemsTable;
   node_history: NodeHistoryTable;
+  activations: ActivationsTable;
 }

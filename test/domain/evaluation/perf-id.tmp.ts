@@ -1,0 +1,1 @@
+import './perf-probe.tmp.ts';
