@@ -139,6 +139,7 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
     if (info.PlatformVersion) nodeUpdate.platform_version = info.PlatformVersion;
   }
 
+  const descriptorIds = parsed.rows === undefined ? [] : await app.reports.internRows(parsed.rows.rows);
   await app.store.transaction(async (trx) => {
     await app.reports.ensureNode(id, now, trx);
     await app.reports.lockNode(id, trx);
@@ -165,6 +166,7 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
           instanceId: id,
           summary: { ...record, captureTime, ...(hash ? { summaryHash: hash } : {}), ...(parsed.rows?.hash ? { patchesHash: parsed.rows.hash } : {}) },
           rows,
+          descriptorIds,
           source: 'inventory',
           compliance,
           now,

@@ -1,41 +1,92 @@
-// The compact, compressed encoding of a node's patch rows (one database value per node instead of one row per
-// patch: a 500-patch report is one write, and reading a node's patches is one read). Rows are kept sorted by
-// KBId then Title, the order DescribeInstancePatches pages in.
+// The compact encoding of a node's patch rows: one database value per node (a 500-patch report is one write and
+// one read), in which each row refers to a shared descriptor (Title, KBId, Classification, Severity, CVEIds) by
+// id — a fleet repeats the same few thousand descriptors on every node — and keeps only what is per node: state,
+// compliance level and installed time. Rows are kept sorted by KBId then Title, the order DescribeInstancePatches
+// pages in. Generic JSON values (compliance items, inventory entries) are stored deflated.
 
-import { deflateRawSync, inflateRawSync, constants } from 'node:zlib';
-import { PATCH_STATES, type PatchRow, type PatchState } from './patch-state.ts';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { PATCH_STATES, COMPLIANCE_SEVERITIES, type PatchRow, type PatchState } from './patch-state.ts';
+
+/** What rows of many nodes share. */
+export interface RowDescriptor {
+  Title: string;
+  KBId: string;
+  Classification: string;
+  Severity: string;
+  CVEIds: string;
+}
 
 const STATE_CODE = new Map<PatchState, number>(PATCH_STATES.map((s, i) => [s, i]));
-const FORMAT = 1;
+/** Level codes: 0 = none recorded, then COMPLIANCE_SEVERITIES in order. */
+const LEVEL_CODE = new Map<string, number>(COMPLIANCE_SEVERITIES.map((s, i) => [s, i + 1]));
+const FORMAT = 2;
+const HEADER = 5;
+const ROW = 10;
 
-export function sortPatchRows(rows: PatchRow[]): PatchRow[] {
+/** The dictionary key of a row's descriptor (unit separators cannot occur in the fields' meaning). */
+export function descriptorKey(r: Pick<PatchRow, 'Title' | 'KBId' | 'Classification' | 'Severity' | 'CVEIds'>): string {
+  return `r\u001f${r.Title}\u001f${r.KBId}\u001f${r.Classification}\u001f${r.Severity}\u001f${r.CVEIds ?? ''}`;
+}
+
+export function descriptorOf(r: PatchRow): RowDescriptor {
+  return { Title: r.Title, KBId: r.KBId, Classification: r.Classification, Severity: r.Severity, CVEIds: r.CVEIds ?? '' };
+}
+
+export function sortPatchRows<T extends Pick<PatchRow, 'KBId' | 'Title'>>(rows: T[]): T[] {
   return rows.sort((a, b) => (a.KBId < b.KBId ? -1 : a.KBId > b.KBId ? 1 : a.Title < b.Title ? -1 : a.Title > b.Title ? 1 : 0));
 }
 
-/** Rows (already sorted) → bytes. Layout: JSON [format, [title, kb, class, sev, stateCode, installed, cves, level], …], raw deflate. */
-export function encodePatchRows(rows: readonly PatchRow[]): Buffer {
-  const packed: unknown[] = [FORMAT];
-  for (const r of rows) {
-    packed.push([r.Title, r.KBId, r.Classification, r.Severity, STATE_CODE.get(r.State), r.InstalledTime, r.CVEIds ?? '', r.ComplianceLevel ?? '']);
+/** Rows (sorted) and their descriptor ids → bytes: [format u8][count u32] then per row [id u32][state u8][level u8][installed u32]. */
+export function encodePatchRows(rows: readonly PatchRow[], descriptorIds: readonly number[]): Buffer {
+  if (rows.length !== descriptorIds.length) throw new Error('one descriptor id per row is required');
+  const buf = Buffer.allocUnsafe(HEADER + rows.length * ROW);
+  buf.writeUInt8(FORMAT, 0);
+  buf.writeUInt32LE(rows.length, 1);
+  let o = HEADER;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    buf.writeUInt32LE(descriptorIds[i]!, o);
+    buf.writeUInt8(STATE_CODE.get(r.State)!, o + 4);
+    buf.writeUInt8(LEVEL_CODE.get(r.ComplianceLevel ?? '') ?? 0, o + 5);
+    buf.writeUInt32LE(Math.max(0, Math.min(0xffffffff, Math.floor(r.InstalledTime))), o + 6);
+    o += ROW;
   }
-  return deflateRawSync(JSON.stringify(packed), { level: 1, strategy: constants.Z_DEFAULT_STRATEGY });
+  return buf;
 }
 
-export function decodePatchRows(data: Uint8Array): PatchRow[] {
-  const packed = JSON.parse(inflateRawSync(data).toString('utf8')) as unknown[];
-  if (packed[0] !== FORMAT) throw new Error(`unknown patch-row encoding ${String(packed[0])}`);
-  const rows: PatchRow[] = new Array(packed.length - 1);
-  for (let i = 1; i < packed.length; i++) {
-    const [Title, KBId, Classification, Severity, code, InstalledTime, cves, level] = packed[i] as [string, string, string, string, number, number, string, string];
-    const row: PatchRow = { Title, KBId, Classification, Severity, State: PATCH_STATES[code]!, InstalledTime };
-    if (cves !== '') row.CVEIds = cves;
-    if (level !== '') row.ComplianceLevel = level;
-    rows[i - 1] = row;
-  }
-  return rows;
+export interface EncodedRows {
+  descriptorIds: Uint32Array;
+  decode(descriptors: (id: number) => RowDescriptor): PatchRow[];
 }
 
-/** Generic JSON values (compliance items, inventory entries) compressed the same way. */
+export function readPatchRows(data: Uint8Array): EncodedRows {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.readUInt8(0) !== FORMAT) throw new Error(`unknown patch-row encoding ${buf.readUInt8(0)}`);
+  const count = buf.readUInt32LE(1);
+  const ids = new Uint32Array(count);
+  for (let i = 0; i < count; i++) ids[i] = buf.readUInt32LE(HEADER + i * ROW);
+  return {
+    descriptorIds: ids,
+    decode(descriptors) {
+      const rows: PatchRow[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const o = HEADER + i * ROW;
+        const d = descriptors(ids[i]!);
+        const row: PatchRow = {
+          Title: d.Title, KBId: d.KBId, Classification: d.Classification, Severity: d.Severity,
+          State: PATCH_STATES[buf.readUInt8(o + 4)]!, InstalledTime: buf.readUInt32LE(o + 6),
+        };
+        if (d.CVEIds !== '') row.CVEIds = d.CVEIds;
+        const level = buf.readUInt8(o + 5);
+        if (level > 0) row.ComplianceLevel = COMPLIANCE_SEVERITIES[level - 1]!;
+        rows[i] = row;
+      }
+      return rows;
+    },
+  };
+}
+
+/** Generic JSON values (compliance items, inventory entries), deflated. */
 export function encodeJson(value: unknown): Buffer {
   return deflateRawSync(JSON.stringify(value), { level: 1 });
 }

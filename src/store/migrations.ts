@@ -57,6 +57,18 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
     },
   },
   '0002-reporting': { up: (db) => reportingSchema(db, blob) },
+  '0004-descriptors': {
+    async up(db: Kysely<any>) {
+      // Patch rows now refer to shared descriptors; earlier per-node rows (JSON) are dropped and come back with
+      // each node's next report.
+      await db.schema.createTable('patch_descriptors')
+        .addColumn('id', engine === 'postgres' ? 'serial' : 'integer', (c) => (engine === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('key', 'text', (c) => c.notNull().unique())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+      await db.deleteFrom('node_patches').execute();
+    },
+  },
   '0003-activations': {
     async up(db: Kysely<any>) {
       await db.schema.createTable('activations')

@@ -14,7 +14,8 @@ import {
   COUNTER_COLUMN, COUNTER_NAMES, COMPLIANCE_SEVERITIES, groupContribution, complianceContribution,
   type ComplianceSummary, type Counters, type PatchRow, type ComplianceItemRecord,
 } from '../domain/patch-state.ts';
-import { encodePatchRows, decodePatchRows, encodeJson, decodeJson } from '../domain/patch-rows.ts';
+import { encodePatchRows, readPatchRows, encodeJson, decodeJson, descriptorKey, descriptorOf, type RowDescriptor } from '../domain/patch-rows.ts';
+import { DescriptorDictionary } from './descriptors.ts';
 
 export const SHARDS = 8;
 
@@ -65,7 +66,10 @@ export interface ComplianceInput {
 export interface PatchReportWrite {
   instanceId: string;
   summary: PatchSummaryInput;
+  /** The node's rows, sorted by KBId then Title (sortPatchRows). */
   rows: PatchRow[];
+  /** Each row's descriptor id, from internRows (called before the report's transaction). */
+  descriptorIds: readonly number[];
   source: 'inventory' | 'scan';
   compliance: ComplianceInput;
   now: number;
@@ -139,9 +143,16 @@ class RowCache {
 export class ReportingStore {
   readonly #store: Store;
   readonly #rows = new RowCache(2048);
+  readonly descriptors: DescriptorDictionary<RowDescriptor>;
 
   constructor(store: Store) {
     this.#store = store;
+    this.descriptors = new DescriptorDictionary<RowDescriptor>(store.db);
+  }
+
+  /** Descriptor ids for rows; call before the transaction that writes them. */
+  internRows(rows: readonly PatchRow[]): Promise<number[]> {
+    return this.descriptors.intern(rows.map(descriptorKey), (i) => descriptorOf(rows[i]!));
   }
 
   get db() {
@@ -232,7 +243,7 @@ export class ReportingStore {
     await trx.insertInto('node_patch_state').values(state)
       .onConflict((oc) => oc.column('instance_id').doUpdateSet(stateUpdate)).execute();
 
-    const data = encodePatchRows(report.rows);
+    const data = encodePatchRows(report.rows, report.descriptorIds);
     await trx.insertInto('node_patches').values({ instance_id: instanceId, report_seq: seq, row_count: report.rows.length, data })
       .onConflict((oc) => oc.column('instance_id').doUpdateSet({ report_seq: seq, row_count: report.rows.length, data })).execute();
 
@@ -354,7 +365,9 @@ export class ReportingStore {
     const seq = Number(row.report_seq);
     let rows = this.#rows.get(instanceId, seq);
     if (rows === undefined) {
-      rows = decodePatchRows(row.data);
+      const encoded = readPatchRows(row.data);
+      await this.descriptors.load(encoded.descriptorIds);
+      rows = encoded.decode((id) => this.descriptors.get(id));
       this.#rows.set(instanceId, seq, rows);
     }
     return { seq, rows };

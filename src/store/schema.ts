@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 // Table types for Kysely. Times are epoch milliseconds (bigint), booleans are 0/1 integers and structured
 // documents are JSON text, so that one schema serves SQLite and PostgreSQL alike.
 // Per-node tables lead with instance_id so that a distributed PostgreSQL (Citus, YugabyteDB, CockroachDB)
@@ -206,6 +208,14 @@ export interface ActivationsTable {
   tags: string;
 }
 
+/** Shared values that per-node data refers to by id (see src/store/descriptors.ts). */
+export interface PatchDescriptorsTable {
+  id: Generated<number>;
+  key: string;
+  /** JSON of the value. */
+  data: string;
+}
+
 export interface DatabaseSchema {
   meta: MetaTable;
   access_keys: AccessKeysTable;
@@ -224,4 +234,5 @@ export interface DatabaseSchema {
   inventory_items: InventoryItemsTable;
   node_history: NodeHistoryTable;
   activations: ActivationsTable;
+  patch_descriptors: PatchDescriptorsTable;
 }
