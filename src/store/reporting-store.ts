@@ -73,10 +73,21 @@ export interface PatchReportWrite {
   source: 'inventory' | 'scan';
   compliance: ComplianceInput;
   now: number;
+  /** Whether the write counts as contact from the node (last ping); false for server-side re-evaluation. */
+  touch?: boolean;
   /** Node attributes learnt from the report (e.g. platform), applied to the node row. */
   nodeUpdate?: Partial<Pick<NodesTable, 'platform_type' | 'platform_name' | 'platform_version' | 'agent_version' | 'computer_name' | 'ip_address'>>;
 }
 
+const STATE_COLUMNS = [
+  'report_seq', 'patch_group', 'baseline_id', 'snapshot_id', 'owner_information', 'install_override_list',
+  ...COUNTER_NAMES.map((n) => COUNTER_COLUMN[n]), 'operation', 'operation_start', 'operation_end', 'reboot_option',
+  'last_no_reboot_install', 'summary_hash', 'patches_hash', 'capture_time', 'source', 'reported_at',
+] as const;
+const COMPLIANCE_COLUMNS = [
+  'status', 'overall_severity', ...COMPLIANCE_SEVERITIES.flatMap((s) => [`compliant_${s.toLowerCase()}`, `non_compliant_${s.toLowerCase()}`]),
+  'execution_time', 'execution_id', 'execution_type', 'items_hash', 'updated_at',
+] as const;
 const GROUP_COLUMNS = ['instances', ...COUNTER_NAMES.map((n) => `with_${COUNTER_COLUMN[n]}` as const)] as const;
 const SEVERITY_COLUMNS = COMPLIANCE_SEVERITIES.flatMap((s) => [`compliant_${s.toLowerCase()}`, `non_compliant_${s.toLowerCase()}`]);
 
@@ -211,69 +222,89 @@ export class ReportingStore {
   }
 
   async applyPatchReportIn(trx: Transaction<DatabaseSchema>, report: PatchReportWrite): Promise<number> {
-    const { instanceId, now } = report;
-    await this.ensureNode(instanceId, now, trx);
-    await this.lockNode(instanceId, trx);
-    await this.touchNode(instanceId, now, report.nodeUpdate, trx);
+    return (await this.applyPatchReportsIn(trx, [report]))[0]!;
+  }
 
-    const old = await trx.selectFrom('node_patch_state').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
-    const seq = (old?.report_seq ?? 0) + 1;
-    const s = report.summary;
-    const state: NodePatchStateTable = {
-      instance_id: instanceId,
-      report_seq: seq,
-      patch_group: s.patchGroup,
-      baseline_id: s.baselineId,
-      snapshot_id: s.snapshotId ?? null,
-      owner_information: s.ownerInformation ?? null,
-      install_override_list: s.installOverrideList ?? null,
-      ...countersToColumns(s.counters),
-      operation: s.operation,
-      operation_start: s.operationStart,
-      operation_end: s.operationEnd,
-      reboot_option: s.rebootOption ?? null,
-      last_no_reboot_install: s.lastNoRebootInstall ?? null,
-      summary_hash: s.summaryHash ?? null,
-      patches_hash: s.patchesHash ?? null,
-      capture_time: s.captureTime ?? null,
-      source: report.source,
-      reported_at: now,
+  /**
+   * Writes many nodes' reports in one transaction with a handful of multi-row statements (the re-evaluation path
+   * writes hundreds of nodes at once). Locks and counter rows are always taken in sorted order, so concurrent
+   * batches cannot deadlock. Returns each node's new report sequence number.
+   */
+  async applyPatchReportsIn(trx: Transaction<DatabaseSchema>, reports: readonly PatchReportWrite[]): Promise<number[]> {
+    if (reports.length === 0) return [];
+    const ids = reports.map((r) => r.instanceId);
+    if (new Set(ids).size !== ids.length) throw new Error('one report per node per batch');
+    await trx.insertInto('nodes').values(reports.map((r) => ({
+      instance_id: r.instanceId, resource_type: resourceTypeOf(r.instanceId), name: null, computer_name: null, ip_address: null,
+      platform_type: null, platform_name: null, platform_version: null, agent_version: null, activation_id: null, iam_role: null,
+      registration_date: null, source_id: null, source_type: null, patch_group_tag: null, created_at: r.now, last_ping_at: r.now,
+    }))).onConflict((oc) => oc.column('instance_id').doNothing()).execute();
+    const sortedIds = [...ids].sort();
+    if (this.#store.engine === 'postgres') await sql`select 1 from nodes where instance_id in (${sql.join(sortedIds)}) order by instance_id for update`.execute(trx);
+    for (const r of reports) if (r.touch !== false) await this.touchNode(r.instanceId, r.now, r.nodeUpdate, trx);
+
+    const oldRows = await trx.selectFrom('node_patch_state').selectAll().where('instance_id', 'in', ids).execute();
+    const old = new Map(oldRows.map((r) => [r.instance_id, r]));
+    const states: NodePatchStateTable[] = [];
+    const seqs: number[] = [];
+    const groupDeltas = new Map<string, Record<string, number>>(); // `${group}\u0000${shard}`
+    const addGroupDelta = (group: string, shard: number, v: Record<string, number>) => {
+      const key = `${group}\u0000${shard}`;
+      groupDeltas.set(key, addVectors(groupDeltas.get(key) ?? {}, v));
     };
-    const { instance_id: _i, ...stateUpdate } = state;
-    await trx.insertInto('node_patch_state').values(state)
-      .onConflict((oc) => oc.column('instance_id').doUpdateSet(stateUpdate)).execute();
-
-    const data = encodePatchRows(report.rows, report.descriptorIds);
-    await trx.insertInto('node_patches').values({ instance_id: instanceId, report_seq: seq, row_count: report.rows.length, data })
-      .onConflict((oc) => oc.column('instance_id').doUpdateSet({ report_seq: seq, row_count: report.rows.length, data })).execute();
-
-    // Group counters: remove the old contribution from the old group, add the new one to the new group.
-    const shard = shardOf(instanceId);
-    const added = groupVector(s.counters, 1);
-    if (old !== undefined) {
-      const removed = groupVector(countersFromState(old), -1);
-      if (old.patch_group === s.patchGroup) await this.#addGroupCounts(trx, s.patchGroup, shard, addVectors(removed, added));
-      else {
-        // Two counter rows: always touched in group-name order, so two nodes of one shard moving between the same
-        // groups in opposite directions cannot lock them in opposite orders (a PostgreSQL deadlock).
-        const moves: Array<[string, Record<string, number>]> = [[old.patch_group, removed], [s.patchGroup, added]];
-        moves.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        for (const [group, delta] of moves) await this.#addGroupCounts(trx, group, shard, delta);
-      }
-    } else {
-      await this.#addGroupCounts(trx, s.patchGroup, shard, added);
+    for (const r of reports) {
+      const previous = old.get(r.instanceId);
+      const seq = (previous === undefined ? 0 : Number(previous.report_seq)) + 1;
+      seqs.push(seq);
+      const s = r.summary;
+      states.push({
+        instance_id: r.instanceId,
+        report_seq: seq,
+        patch_group: s.patchGroup,
+        baseline_id: s.baselineId,
+        snapshot_id: s.snapshotId ?? null,
+        owner_information: s.ownerInformation ?? null,
+        install_override_list: s.installOverrideList ?? null,
+        ...countersToColumns(s.counters),
+        operation: s.operation,
+        operation_start: s.operationStart,
+        operation_end: s.operationEnd,
+        reboot_option: s.rebootOption ?? null,
+        last_no_reboot_install: s.lastNoRebootInstall ?? null,
+        summary_hash: s.summaryHash ?? null,
+        patches_hash: s.patchesHash ?? null,
+        capture_time: s.captureTime ?? null,
+        source: r.source,
+        reported_at: r.now,
+      });
+      const shard = shardOf(r.instanceId);
+      if (previous !== undefined) addGroupDelta(previous.patch_group, shard, groupVector(countersFromState(previous), -1));
+      addGroupDelta(s.patchGroup, shard, groupVector(s.counters, 1));
     }
+    await trx.insertInto('node_patch_state').values(states)
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => Object.fromEntries(
+        STATE_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}` as never)]),
+      ) as never)).execute();
+    await trx.insertInto('node_patches').values(reports.map((r, i) => ({
+      instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rows.length, data: encodePatchRows(r.rows, r.descriptorIds),
+    }))).onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => ({
+      report_seq: eb.ref('excluded.report_seq'), row_count: eb.ref('excluded.row_count'), data: eb.ref('excluded.data'),
+    }))).execute();
 
-    await this.writeComplianceIn(trx, instanceId, report.compliance, now);
-
-    await trx.insertInto('node_history').values({
-      instance_id: instanceId,
-      reported_at: now,
-      report_seq: seq,
-      patch_group: s.patchGroup,
-      summary: JSON.stringify({ ...s.counters, Operation: s.operation, BaselineId: s.baselineId, OperationEndTime: s.operationEnd }),
-    }).execute();
-    return seq;
+    // Counter rows in (group, shard) order: concurrent writers take row locks in the same order (no deadlock).
+    for (const key of [...groupDeltas.keys()].sort()) {
+      const [group, shard] = key.split('\u0000') as [string, string];
+      await this.#addGroupCounts(trx, group, Number(shard), groupDeltas.get(key)!);
+    }
+    await this.writeCompliancesIn(trx, reports.map((r) => ({ instanceId: r.instanceId, compliance: r.compliance, now: r.now })));
+    await trx.insertInto('node_history').values(reports.map((r, i) => ({
+      instance_id: r.instanceId,
+      reported_at: r.now,
+      report_seq: seqs[i]!,
+      patch_group: r.summary.patchGroup,
+      summary: JSON.stringify({ ...r.summary.counters, Operation: r.summary.operation, BaselineId: r.summary.baselineId, OperationEndTime: r.summary.operationEnd }),
+    }))).execute();
+    return seqs;
   }
 
   /**
@@ -308,8 +339,21 @@ export class ReportingStore {
 
   /** Replaces a node's compliance for one type (items and summary) and moves the per-type counters. */
   async writeComplianceIn(trx: Db, instanceId: string, c: ComplianceInput, now: number): Promise<void> {
-    const old = await trx.selectFrom('resource_compliance').select(['status', 'overall_severity']).where('instance_id', '=', instanceId).where('compliance_type', '=', c.type).executeTakeFirst();
-    const row: ResourceComplianceTable = {
+    await this.writeCompliancesIn(trx, [{ instanceId, compliance: c, now }]);
+  }
+
+  /** The batch form: one (node, type) per entry; counter rows moved in sorted order. */
+  async writeCompliancesIn(trx: Db, entries: ReadonlyArray<{ instanceId: string; compliance: ComplianceInput; now: number }>): Promise<void> {
+    if (entries.length === 0) return;
+    const byType = new Map<string, string[]>();
+    for (const e of entries) byType.set(e.compliance.type, [...(byType.get(e.compliance.type) ?? []), e.instanceId]);
+    const old = new Map<string, { status: string; overall_severity: string }>();
+    for (const [type, ids] of byType) {
+      const rows = await trx.selectFrom('resource_compliance').select(['instance_id', 'status', 'overall_severity'])
+        .where('compliance_type', '=', type).where('instance_id', 'in', ids).execute();
+      for (const r of rows) old.set(`${r.instance_id}\u0000${type}`, r);
+    }
+    const rows: ResourceComplianceTable[] = entries.map(({ instanceId, compliance: c, now }) => ({
       instance_id: instanceId,
       compliance_type: c.type,
       status: c.summary.status,
@@ -322,19 +366,34 @@ export class ReportingStore {
       execution_type: c.executionType ?? null,
       items_hash: c.itemsHash ?? null,
       updated_at: now,
-    };
-    const { instance_id: _i, compliance_type: _t, ...update } = row;
-    await trx.insertInto('resource_compliance').values(row)
-      .onConflict((oc) => oc.columns(['instance_id', 'compliance_type']).doUpdateSet(update)).execute();
-    if (c.storedItems !== undefined) {
-      const data = encodeJson(c.storedItems);
-      await trx.insertInto('compliance_items').values({ instance_id: instanceId, compliance_type: c.type, item_count: c.storedItems.length, data })
-        .onConflict((oc) => oc.columns(['instance_id', 'compliance_type']).doUpdateSet({ item_count: c.storedItems!.length, data })).execute();
-    } else {
-      await trx.deleteFrom('compliance_items').where('instance_id', '=', instanceId).where('compliance_type', '=', c.type).execute();
+    }));
+    await trx.insertInto('resource_compliance').values(rows)
+      .onConflict((oc) => oc.columns(['instance_id', 'compliance_type']).doUpdateSet((eb) => Object.fromEntries(
+        COMPLIANCE_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}` as never)]),
+      ) as never)).execute();
+    const stored = entries.filter((e) => e.compliance.storedItems !== undefined);
+    if (stored.length > 0) {
+      await trx.insertInto('compliance_items').values(stored.map((e) => ({
+        instance_id: e.instanceId, compliance_type: e.compliance.type, item_count: e.compliance.storedItems!.length, data: encodeJson(e.compliance.storedItems),
+      }))).onConflict((oc) => oc.columns(['instance_id', 'compliance_type']).doUpdateSet((eb) => ({
+        item_count: eb.ref('excluded.item_count'), data: eb.ref('excluded.data'),
+      }))).execute();
     }
-    const delta = addVectors(complianceVector(old === undefined ? undefined : { status: old.status, overallSeverity: old.overall_severity }, -1), complianceVector(c.summary, 1));
-    await this.#addComplianceCounts(trx, c.type, shardOf(instanceId), delta);
+    for (const type of byType.keys()) {
+      const derived = entries.filter((e) => e.compliance.type === type && e.compliance.storedItems === undefined).map((e) => e.instanceId);
+      if (derived.length > 0) await trx.deleteFrom('compliance_items').where('compliance_type', '=', type).where('instance_id', 'in', derived).execute();
+    }
+    const deltas = new Map<string, Record<string, number>>();
+    for (const { instanceId, compliance: c } of entries) {
+      const previous = old.get(`${instanceId}\u0000${c.type}`);
+      const key = `${c.type}\u0000${shardOf(instanceId)}`;
+      const delta = addVectors(complianceVector(previous === undefined ? undefined : { status: previous.status, overallSeverity: previous.overall_severity }, -1), complianceVector(c.summary, 1));
+      deltas.set(key, addVectors(deltas.get(key) ?? {}, delta));
+    }
+    for (const key of [...deltas.keys()].sort()) {
+      const [type, shard] = key.split('\u0000') as [string, string];
+      await this.#addComplianceCounts(trx, type, Number(shard), deltas.get(key)!);
+    }
   }
 
   async #addComplianceCounts(trx: Db, type: string, shard: number, delta: Record<string, number>): Promise<void> {

@@ -5,12 +5,14 @@
 //                per distinct package version across its fleet), as a server that keeps 100,000 scans in
 //                memory should. The table is a Map (twice as fast as a WeakMap here), so it holds the package
 //                objects it has seen until the memo is dropped, cleared, or reaches `maxEntries`.
-//   'content'  — a string of every field a decision reads (packageKey). Works on freshly parsed scans.
+//   'content'  — every field a decision or a row label reads (not installedTime), compared field by field
+//                (ContentTable). Works on freshly parsed scans.
 // Besides the decision, each entry keeps the rows built from it (one per state), so nodes that share a package
 // object also share its row object: evaluateNode's fast path allocates nothing per unchanged package.
 // In-memory only; pure apart from its own memo tables.
 
 import type { PatchState } from '../patch-state.ts';
+import { ContentTable } from './content-table.ts';
 import type { PackageIndex } from './package-index.ts';
 import type { CompiledBaseline, DecisionCache, EvaluatedRow, InstalledDecision, ScanPackage, UpdateDecision } from './types.ts';
 
@@ -22,6 +24,7 @@ const list = (a: readonly string[] | undefined): string => (a === undefined ? ''
 /**
  * Everything a decision may depend on, in one string: two packages with the same key get the same decision
  * from any baseline (for one product and moment). installedTime, title, sourceName/sourceVersion are left out.
+ * (A utility for callers that key their own caches; the built-in memo compares fields instead.)
  */
 export function packageKey(pkg: ScanPackage): string {
   return (
@@ -72,15 +75,16 @@ export class MemoEntry<D extends UpdateDecision | InstalledDecision> {
   }
 }
 
+/** A Map by package object (identity keying) or a ContentTable (content keying). */
 interface Table<D extends UpdateDecision | InstalledDecision> {
-  get(key: ScanPackage | string): MemoEntry<D> | undefined;
-  set(key: ScanPackage | string, value: MemoEntry<D>): unknown;
+  get(key: ScanPackage): MemoEntry<D> | undefined;
+  set(key: ScanPackage, value: MemoEntry<D>): unknown;
   clear(): void;
   readonly size: number;
 }
 
 /** Entries of packages prepared with a PackageIndex, by package id. */
-interface IdTables {
+export interface IdTables {
   readonly update: Array<MemoEntry<UpdateDecision> | undefined>;
   readonly installed: Array<MemoEntry<InstalledDecision> | undefined>;
 }
@@ -97,6 +101,8 @@ interface Tables {
  */
 export interface EntrySource {
   readonly shared: boolean;
+  /** The id-indexed entry arrays when the scan was prepared with a PackageIndex (read-only for callers). */
+  readonly ids: IdTables | undefined;
   update(pkg: ScanPackage, id: number): MemoEntry<UpdateDecision>;
   installed(pkg: ScanPackage, id: number): MemoEntry<InstalledDecision>;
 }
@@ -132,7 +138,8 @@ export class DecisionMemo implements DecisionCache {
     const key = this.compiled.usesProduct ? product : '';
     let t = this.#tables.get(key);
     if (t === undefined) {
-      t = { update: new Map<ScanPackage | string, MemoEntry<UpdateDecision>>(), installed: new Map<ScanPackage | string, MemoEntry<InstalledDecision>>(), byIndex: new Map() };
+      const table = <D extends UpdateDecision | InstalledDecision>(): Table<D> => (this.identity ? new Map<ScanPackage, MemoEntry<D>>() : new ContentTable<MemoEntry<D>>());
+      t = { update: table<UpdateDecision>(), installed: table<InstalledDecision>(), byIndex: new Map() };
       this.#tables.set(key, t);
     }
     this.#lastProduct = product;
@@ -156,26 +163,24 @@ export class DecisionMemo implements DecisionCache {
 
   update(pkg: ScanPackage, product: string, now: number, compute: (pkg: ScanPackage) => UpdateDecision): UpdateDecision {
     const table = this.#for(product).update;
-    const key = this.identity ? pkg : packageKey(pkg);
-    const hit = table.get(key);
+    const hit = table.get(pkg);
     if (hit !== undefined && hit.from <= now && now < hit.until) return hit.decision;
     const entry = new MemoEntry(compute(pkg), now, S_MISSING);
-    this.store(table, key, entry);
+    this.store(table, pkg, entry);
     return entry.decision;
   }
 
   installed(pkg: ScanPackage, product: string, now: number, compute: (pkg: ScanPackage) => InstalledDecision): InstalledDecision {
     const table = this.#for(product).installed;
-    const key = this.identity ? pkg : packageKey(pkg);
-    const hit = table.get(key);
+    const hit = table.get(pkg);
     if (hit !== undefined && hit.from <= now && now < hit.until) return hit.decision;
     const decision = compute(pkg);
-    this.store(table, key, new MemoEntry(decision, now, installedStateCode(decision, this.compiled.blockRejected)));
+    this.store(table, pkg, new MemoEntry(decision, now, installedStateCode(decision, this.compiled.blockRejected)));
     return decision;
   }
 
   /** @internal Inserts a freshly computed entry (counting the miss, honouring maxEntries). */
-  store<D extends UpdateDecision | InstalledDecision>(table: Table<D>, key: ScanPackage | string, entry: MemoEntry<D>): void {
+  store<D extends UpdateDecision | InstalledDecision>(table: Table<D>, key: ScanPackage, entry: MemoEntry<D>): void {
     this.misses++;
     if (table.size >= this.maxEntries) table.clear();
     table.set(key, entry);
@@ -184,20 +189,19 @@ export class DecisionMemo implements DecisionCache {
 
 class MemoScope implements EntrySource {
   readonly shared = true;
+  readonly ids: IdTables | undefined;
   readonly #memo: DecisionMemo;
   readonly #tables: Tables;
   readonly #ids: IdTables | undefined;
   readonly #compiled: CompiledBaseline;
-  readonly #identity: boolean;
   readonly #product: string;
   readonly #now: number;
 
   constructor(memo: DecisionMemo, tables: Tables, ids: IdTables | undefined, product: string, now: number) {
     this.#memo = memo;
     this.#tables = tables;
-    this.#ids = ids;
+    this.#ids = this.ids = ids;
     this.#compiled = memo.compiled;
-    this.#identity = memo.identity;
     this.#product = product;
     this.#now = now;
   }
@@ -213,11 +217,10 @@ class MemoScope implements EntrySource {
       ids.update[id] = entry;
       return entry;
     }
-    const key = this.#identity ? pkg : packageKey(pkg);
-    const hit = this.#tables.update.get(key);
+    const hit = this.#tables.update.get(pkg);
     if (hit !== undefined && hit.from <= now && now < hit.until) return hit;
     const entry = new MemoEntry(this.#compiled.decideUpdate(pkg, this.#product, now), now, S_MISSING);
-    this.#memo.store(this.#tables.update, key, entry);
+    this.#memo.store(this.#tables.update, pkg, entry);
     return entry;
   }
 
@@ -233,12 +236,11 @@ class MemoScope implements EntrySource {
       ids.installed[id] = entry;
       return entry;
     }
-    const key = this.#identity ? pkg : packageKey(pkg);
-    const hit = this.#tables.installed.get(key);
+    const hit = this.#tables.installed.get(pkg);
     if (hit !== undefined && hit.from <= now && now < hit.until) return hit;
     const decision = this.#compiled.decideInstalled(pkg, this.#product, now);
     const entry = new MemoEntry(decision, now, installedStateCode(decision, this.#compiled.blockRejected));
-    this.#memo.store(this.#tables.installed, key, entry);
+    this.#memo.store(this.#tables.installed, pkg, entry);
     return entry;
   }
 }
@@ -246,6 +248,7 @@ class MemoScope implements EntrySource {
 /** Uncached decisions, or a caller-supplied DecisionCache's, wrapped in throw-away entries. */
 export class UnsharedSource implements EntrySource {
   readonly shared = false;
+  readonly ids = undefined;
   readonly #compiled: CompiledBaseline;
   readonly #cache: DecisionCache | undefined;
   readonly #product: string;

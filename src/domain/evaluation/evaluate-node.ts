@@ -62,36 +62,22 @@ function rowMask(row: EvaluatedRow, availableSecurityUpdatesNonCompliant: boolea
   return mask;
 }
 
-/** Set by {@link sharedRow}: the returned row's counter bits. */
-let lastMask = 0;
-
 /**
- * The row for `pkg` in state `code` from a shared entry: reused from the entry's slots when the slot describes
- * this very package object, else built (and kept when the slot is free). Leaves the row's counter bits in
- * `lastMask`. `candidates`/`chosen` give the CVE list of update rows; installed rows carry none.
+ * A cached row re-pointed at another package object of equal content (same decision, same labels): only the
+ * package reference and, for installed states, the install time differ.
  */
-function sharedRow(
-  entry: MemoEntry<UpdateDecision | InstalledDecision>, family: OsFamily, pkg: ScanPackage, code: number,
-  candidates: readonly ScanPackage[] | undefined, chosen: number, asuNonCompliant: boolean,
-): EvaluatedRow {
-  let slots = entry.rows;
-  let masks = entry.masks;
-  if (slots === undefined || masks === undefined) {
-    slots = entry.rows = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
-    masks = entry.masks = new Int32Array(8);
+function rebind(row: EvaluatedRow, pkg: ScanPackage, code: number): EvaluatedRow {
+  const installedTime = code <= S_INSTALLED_REJECTED ? pkg.installedTime ?? 0 : 0;
+  if (row.CVEIds === undefined) {
+    return {
+      Title: row.Title, KBId: row.KBId, Classification: row.Classification, Severity: row.Severity, State: row.State,
+      InstalledTime: installedTime, ComplianceLevel: row.ComplianceLevel, package: pkg,
+    } as EvaluatedRow;
   }
-  const cached = slots[code];
-  if (cached !== undefined && cached.package === pkg) {
-    lastMask = masks[code]!;
-    return cached;
-  }
-  const fresh = buildRow(family, pkg, code, entry.decision.complianceLevel, candidates === undefined ? undefined : cvesFrom(candidates, chosen));
-  lastMask = rowMask(fresh, asuNonCompliant);
-  if (cached === undefined) {
-    slots[code] = fresh;
-    masks[code] = lastMask;
-  }
-  return fresh;
+  return {
+    Title: row.Title, KBId: row.KBId, Classification: row.Classification, Severity: row.Severity, State: row.State,
+    InstalledTime: installedTime, CVEIds: row.CVEIds, ComplianceLevel: row.ComplianceLevel, package: pkg,
+  } as EvaluatedRow;
 }
 
 function unsharedRow(
@@ -136,6 +122,9 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
   const source: EntrySource = decide instanceof DecisionMemo ? decide.scope(node.product, now, p.index) : new UnsharedSource(compiled, decide, node.product, now);
   const installedIds = p.installedIds;
   const candidateIds = p.candidateIds;
+  // Indexed scans: memoised entries by package id, read inline (a hit costs two array loads).
+  const idInstalled = installedIds === undefined ? undefined : source.ids?.installed;
+  const idUpdate = candidateIds === undefined ? undefined : source.ids?.update;
   const shared = source.shared;
   const asu = compiled.availableSecurityUpdatesNonCompliant;
   const n = p.installed.length;
@@ -182,7 +171,9 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
         for (let j = 0; j < candidates.length; j++) {
           const c = candidates[j]!;
           if (family === 'macos' && c.classification === 'installer') continue; // only reported, never Missing
-          const u = source.update(c, ids === undefined ? -1 : ids[j]!);
+          const id = ids === undefined ? -1 : ids[j]!;
+          let u = idUpdate?.[id];
+          if (u === undefined || !(u.from <= now && now < u.until)) u = source.update(c, id);
           if (u.until < next && u.until > now) next = u.until;
           if (chosenEntry === undefined && u.decision.approved) {
             chosen = j;
@@ -202,7 +193,9 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
         const installed = p.installed[i];
         if (installed === undefined) continue;
         pkg = installed;
-        const ie = source.installed(pkg, installedIds === undefined ? -1 : installedIds[i]!);
+        const id = installedIds === undefined ? -1 : installedIds[i]!;
+        let ie = idInstalled?.[id];
+        if (ie === undefined || !(ie.from <= now && now < ie.until)) ie = source.installed(pkg, id);
         if (ie.until < next && ie.until > now) next = ie.until;
         code = rebooting && (flags & PENDING_REBOOT) !== 0 ? S_INSTALLED_PENDING_REBOOT : ie.state;
         e = ie;
@@ -213,20 +206,24 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
       rows[count++] = unsharedRow(e, family, pkg, code, rowCandidates, chosen);
       continue;
     }
-    let mask: number;
-    const slot = share ? e.rows?.[code] : undefined;
-    if (slot !== undefined && slot.package === pkg) {
-      // Fast path: the entry already holds this package's row in this state.
-      rows[count++] = slot;
-      mask = e.masks![code]!;
-    } else if (share) {
-      rows[count++] = sharedRow(e, family, pkg, code, rowCandidates, chosen, asu);
-      mask = lastMask;
+    // Shared entry: reuse its row for this state (re-pointed when the node holds an equal but distinct package
+    // object), and its counter bits, computed once per entry and state by countersFromRows itself.
+    let row: EvaluatedRow;
+    const slots = e.rows;
+    const cached = slots === undefined ? undefined : slots[code];
+    if (!share) {
+      row = unsharedRow(e, family, pkg, code, rowCandidates, chosen);
+    } else if (cached !== undefined) {
+      row = cached.package === pkg ? cached : rebind(cached, pkg, code);
     } else {
-      const r = unsharedRow(e, family, pkg, code, rowCandidates, chosen);
-      rows[count++] = r;
-      mask = rowMask(r, asu);
+      row = unsharedRow(e, family, pkg, code, rowCandidates, chosen);
+      (slots ?? (e.rows = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined]))[code] = row;
     }
+    rows[count++] = row;
+    let masks = e.masks;
+    if (masks === undefined) masks = e.masks = new Int32Array([-1, -1, -1, -1, -1, -1, -1, -1]);
+    let mask = masks[code]!;
+    if (mask < 0) mask = masks[code] = rowMask(row, asu);
     while (mask !== 0) {
       const bit = mask & -mask;
       counts[31 - Math.clz32(bit)]!++;
