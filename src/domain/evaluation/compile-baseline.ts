@@ -196,8 +196,10 @@ class Compiled implements CompiledBaseline {
       // Windows: a rule without PATCH_SET covers the OS patch set only (PATCH_SET defaults to OS).
       if (family === 'windows' && !filters.some((f) => f.Key === 'PATCH_SET')) filters.push({ Key: 'PATCH_SET', Values: ['OS'] });
       const until = rule.ApproveUntilDate === undefined ? undefined : untilDateExclusive(rule.ApproveUntilDate);
+      // A cut-off that is not a date (CreatePatchBaseline refuses those) approves nothing rather than everything.
+      const unusable = rule.ApproveUntilDate !== undefined && until === undefined;
       return {
-        filters: filters.map((f) => compileFilter(f, family, os)),
+        filters: unusable ? [() => false] : filters.map((f) => compileFilter(f, family, os)),
         rank: rankOf(rule.ComplianceLevel),
         enableNonSecurity: rule.EnableNonSecurity === true,
         afterSeconds: Math.max(0, rule.ApproveAfterDays ?? 0) * DAY,

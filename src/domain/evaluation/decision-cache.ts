@@ -53,25 +53,44 @@ export function installedStateCode(d: InstalledDecision, blockRejected: boolean)
   return d.rejected && blockRejected ? S_INSTALLED_REJECTED : d.approved ? S_INSTALLED : S_INSTALLED_OTHER;
 }
 
+/**
+ * Memo times are kept as offsets from this moment (2020-09-13T12:26:40Z) so that they stay small integers
+ * (V8 Smis, read without unboxing) for decades either side; the evaluation loop compares them per row.
+ */
+export const TIME_BASE = 1_600_000_000;
+
 /** One decision as the evaluation loop reads it (a monomorphic class, so property reads stay fast). */
 export class MemoEntry<D extends UpdateDecision | InstalledDecision> {
   readonly decision: D;
-  /** `now` when computed: the decision is known to hold on [from, until). */
+  /** `now` when computed, minus TIME_BASE: the decision is known to hold from then … */
   readonly from: number;
-  /** decision.pendingUntil, or Infinity. */
+  /** … until decision.pendingUntil (minus TIME_BASE), or forever. */
   readonly until: number;
+  readonly forever: boolean;
   /** Installed entries: the state code before any pending-reboot override (Installed, InstalledOther or InstalledRejected). */
   readonly state: number;
-  /** Rows built from this decision, by state code; each is reused only for the same package object. */
-  rows: Array<EvaluatedRow | undefined> | undefined = undefined;
-  /** Each cached row's contribution to the node counters (bit i = COUNTER_NAMES[i] + 1), by state code. */
-  masks: Int32Array | undefined = undefined;
+  /**
+   * The row built from this decision (shared by every node whose package has this content) and its counter
+   * bits (bit i ↔ COUNTER_NAMES[i]), for the state it was first needed in — almost always the only one.
+   */
+  rowCode = -1;
+  row: EvaluatedRow | undefined = undefined;
+  rowMask = 0;
+  /** Rows and counter bits for further states (Failed, InstalledPendingReboot, …), by state code. */
+  more: Array<EvaluatedRow | number | undefined> | undefined = undefined;
 
-  constructor(decision: D, from: number, state: number) {
+  constructor(decision: D, now: number, state: number) {
     this.decision = decision;
-    this.from = from;
-    this.until = decision.pendingUntil ?? Infinity;
+    this.from = now - TIME_BASE;
+    const pending = decision.pendingUntil;
+    this.forever = pending === undefined;
+    this.until = pending === undefined ? 0 : pending - TIME_BASE;
     this.state = state;
+  }
+
+  /** Still the decision at `now - TIME_BASE`. */
+  validAt(nowRel: number): boolean {
+    return this.from <= nowRel && (this.forever || nowRel < this.until);
   }
 }
 
@@ -164,7 +183,7 @@ export class DecisionMemo implements DecisionCache {
   update(pkg: ScanPackage, product: string, now: number, compute: (pkg: ScanPackage) => UpdateDecision): UpdateDecision {
     const table = this.#for(product).update;
     const hit = table.get(pkg);
-    if (hit !== undefined && hit.from <= now && now < hit.until) return hit.decision;
+    if (hit !== undefined && hit.validAt(now - TIME_BASE)) return hit.decision;
     const entry = new MemoEntry(compute(pkg), now, S_MISSING);
     this.store(table, pkg, entry);
     return entry.decision;
@@ -173,7 +192,7 @@ export class DecisionMemo implements DecisionCache {
   installed(pkg: ScanPackage, product: string, now: number, compute: (pkg: ScanPackage) => InstalledDecision): InstalledDecision {
     const table = this.#for(product).installed;
     const hit = table.get(pkg);
-    if (hit !== undefined && hit.from <= now && now < hit.until) return hit.decision;
+    if (hit !== undefined && hit.validAt(now - TIME_BASE)) return hit.decision;
     const decision = compute(pkg);
     this.store(table, pkg, new MemoEntry(decision, now, installedStateCode(decision, this.compiled.blockRejected)));
     return decision;
@@ -196,6 +215,7 @@ class MemoScope implements EntrySource {
   readonly #compiled: CompiledBaseline;
   readonly #product: string;
   readonly #now: number;
+  readonly #nowRel: number;
 
   constructor(memo: DecisionMemo, tables: Tables, ids: IdTables | undefined, product: string, now: number) {
     this.#memo = memo;
@@ -204,6 +224,7 @@ class MemoScope implements EntrySource {
     this.#compiled = memo.compiled;
     this.#product = product;
     this.#now = now;
+    this.#nowRel = now - TIME_BASE;
   }
 
   update(pkg: ScanPackage, id: number): MemoEntry<UpdateDecision> {
@@ -211,14 +232,14 @@ class MemoScope implements EntrySource {
     const ids = this.#ids;
     if (ids !== undefined && id >= 0) {
       const hit = ids.update[id];
-      if (hit !== undefined && hit.from <= now && now < hit.until) return hit;
+      if (hit !== undefined && hit.validAt(this.#nowRel)) return hit;
       const entry = new MemoEntry(this.#compiled.decideUpdate(pkg, this.#product, now), now, S_MISSING);
       this.#memo.misses++;
       ids.update[id] = entry;
       return entry;
     }
     const hit = this.#tables.update.get(pkg);
-    if (hit !== undefined && hit.from <= now && now < hit.until) return hit;
+    if (hit !== undefined && hit.validAt(this.#nowRel)) return hit;
     const entry = new MemoEntry(this.#compiled.decideUpdate(pkg, this.#product, now), now, S_MISSING);
     this.#memo.store(this.#tables.update, pkg, entry);
     return entry;
@@ -229,7 +250,7 @@ class MemoScope implements EntrySource {
     const ids = this.#ids;
     if (ids !== undefined && id >= 0) {
       const hit = ids.installed[id];
-      if (hit !== undefined && hit.from <= now && now < hit.until) return hit;
+      if (hit !== undefined && hit.validAt(this.#nowRel)) return hit;
       const decision = this.#compiled.decideInstalled(pkg, this.#product, now);
       const entry = new MemoEntry(decision, now, installedStateCode(decision, this.#compiled.blockRejected));
       this.#memo.misses++;
@@ -237,7 +258,7 @@ class MemoScope implements EntrySource {
       return entry;
     }
     const hit = this.#tables.installed.get(pkg);
-    if (hit !== undefined && hit.from <= now && now < hit.until) return hit;
+    if (hit !== undefined && hit.validAt(this.#nowRel)) return hit;
     const decision = this.#compiled.decideInstalled(pkg, this.#product, now);
     const entry = new MemoEntry(decision, now, installedStateCode(decision, this.#compiled.blockRejected));
     this.#memo.store(this.#tables.installed, pkg, entry);

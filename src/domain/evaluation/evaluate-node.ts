@@ -6,10 +6,10 @@
 import type { OsFamily } from '../baseline.ts';
 import { COUNTER_NAMES, countersFromRows, type Counters } from '../patch-state.ts';
 import {
-  DecisionMemo, S_AVAILABLE_SECURITY_UPDATE, S_FAILED, S_INSTALLED_PENDING_REBOOT, S_INSTALLED_REJECTED, S_MISSING, S_NOT_APPLICABLE, STATE_BY_CODE, UnsharedSource,
+  DecisionMemo, TIME_BASE, S_AVAILABLE_SECURITY_UPDATE, S_FAILED, S_INSTALLED_PENDING_REBOOT, S_INSTALLED_REJECTED, S_MISSING, S_NOT_APPLICABLE, STATE_BY_CODE, UnsharedSource,
   type EntrySource, type MemoEntry,
 } from './decision-cache.ts';
-import { findEntry, FAILED, isPreparedScan, NOT_APPLICABLE, PENDING_REBOOT, prepareScan, type PreparedScan } from './prepare-scan.ts';
+import { FAILED, isPreparedScan, NOT_APPLICABLE, PENDING_REBOOT, prepareScan, type PreparedScan } from './prepare-scan.ts';
 import { patchClassification, patchKbId, patchSeverity, patchTitle } from './row-format.ts';
 import type { CompiledBaseline, DecisionCache, EvaluatedRow, InstalledDecision, NodeEvaluation, NodeScan, ScanPackage, UpdateDecision } from './types.ts';
 
@@ -72,12 +72,12 @@ function rebind(row: EvaluatedRow, pkg: ScanPackage, code: number): EvaluatedRow
     return {
       Title: row.Title, KBId: row.KBId, Classification: row.Classification, Severity: row.Severity, State: row.State,
       InstalledTime: installedTime, ComplianceLevel: row.ComplianceLevel, package: pkg,
-    } as EvaluatedRow;
+    };
   }
   return {
     Title: row.Title, KBId: row.KBId, Classification: row.Classification, Severity: row.Severity, State: row.State,
     InstalledTime: installedTime, CVEIds: row.CVEIds, ComplianceLevel: row.ComplianceLevel, package: pkg,
-  } as EvaluatedRow;
+  };
 }
 
 function unsharedRow(
@@ -87,14 +87,55 @@ function unsharedRow(
   return buildRow(family, pkg, code, entry.decision.complianceLevel, candidates === undefined ? undefined : cvesFrom(candidates, chosen));
 }
 
+/** A synchronous out-parameter of {@link rowFromEntry} (the returned row's counter bits), to avoid allocating a pair. */
+let scratchMask = 0;
+
+/**
+ * The slow path of a shared entry's row: the first row built from it (kept as its primary row), a row in a
+ * further state (kept in `more`), or an unshareable one (several candidates: the CVE list is the node's own).
+ */
+function rowFromEntry(
+  e: MemoEntry<UpdateDecision | InstalledDecision>, family: OsFamily, pkg: ScanPackage, code: number,
+  candidates: readonly ScanPackage[] | undefined, chosen: number, share: boolean, asu: boolean,
+): EvaluatedRow {
+  if (e.rowCode === code) {
+    // Only reached for an unshareable row (the shared case is the caller's fast path): same bits, own row.
+    scratchMask = e.rowMask;
+    return unsharedRow(e, family, pkg, code, candidates, chosen);
+  }
+  if (e.rowCode < 0) {
+    const row = unsharedRow(e, family, pkg, code, candidates, chosen);
+    scratchMask = rowMask(row, asu);
+    if (share) {
+      e.rowCode = code;
+      e.row = row;
+      e.rowMask = scratchMask;
+    }
+    return row;
+  }
+  // Further states: slots [code] = row, [8 + code] = counter bits.
+  const more = e.more ?? (e.more = new Array<EvaluatedRow | number | undefined>(16).fill(undefined));
+  const cached = more[code] as EvaluatedRow | undefined;
+  const known = more[8 + code] as number | undefined;
+  let row: EvaluatedRow;
+  if (share && cached !== undefined) row = cached.package === pkg ? cached : rebind(cached, pkg, code);
+  else {
+    row = unsharedRow(e, family, pkg, code, candidates, chosen);
+    if (share) more[code] = row;
+  }
+  scratchMask = known ?? (more[8 + code] = rowMask(row, asu));
+  return row;
+}
+
 /** BLOCK: upgrading `pkg` would install or upgrade a rejected package (NodeScan.dependsOn). */
 function needsRejectedDependency(p: PreparedScan, compiled: CompiledBaseline, pkg: ScanPackage): boolean {
   const deps = p.scan.dependsOn;
   if (deps === undefined || !Object.hasOwn(deps, pkg.name)) return false;
   for (const name of deps[pkg.name] ?? []) {
-    // Judge the version that would be installed when the scan lists it, else the name alone.
+    // Judge the version that would be installed (the newest candidate of that name) when the scan lists one,
+    // else the name alone.
     const i = p.byName.get(name);
-    const incoming = i === undefined ? undefined : p.candidates[findEntry(p, name, p.installed[i]!.arch)]?.[0];
+    const incoming = i === undefined ? undefined : p.candidates[i]?.[0];
     if (incoming !== undefined ? compiled.isRejected(incoming) : compiled.isRejectedName(name)) return true;
   }
   return false;
@@ -131,8 +172,10 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
   const rows = new Array<EvaluatedRow>(n);
   let count = 0;
   // Shared rows: counter bits summed per counter (counts[i] ↔ COUNTER_NAMES[i]).
-  const counts = shared ? [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] : undefined;
-  let next = Infinity;
+  const counts = shared ? new Array<number>(COUNTER_NAMES.length).fill(0) : undefined;
+  // Times in the loop are offsets from TIME_BASE (small integers); nextRel is the earliest future change.
+  const nowRel = now - TIME_BASE;
+  let nextRel = Infinity;
 
   for (let i = 0; i < n; i++) {
     const flags = p.flags[i]!;
@@ -150,7 +193,7 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
       pkg = candidates[0]!;
       const u = source.update(pkg, candidateIds === undefined ? -1 : candidateIds[i]![0]!);
       const d = u.decision;
-      if (u.until < next && u.until > now) next = u.until;
+      if (!u.forever && u.until < nextRel && u.until > nowRel) nextRel = u.until;
       if ((flags & NOT_APPLICABLE) !== 0) {
         if (!d.approved) continue;
         code = S_NOT_APPLICABLE;
@@ -173,8 +216,8 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
           if (family === 'macos' && c.classification === 'installer') continue; // only reported, never Missing
           const id = ids === undefined ? -1 : ids[j]!;
           let u = idUpdate?.[id];
-          if (u === undefined || !(u.from <= now && now < u.until)) u = source.update(c, id);
-          if (u.until < next && u.until > now) next = u.until;
+          if (u === undefined || !u.validAt(nowRel)) u = source.update(c, id);
+          if (!u.forever && u.until < nextRel && u.until > nowRel) nextRel = u.until;
           if (chosenEntry === undefined && u.decision.approved) {
             chosen = j;
             chosenEntry = u;
@@ -195,8 +238,8 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
         pkg = installed;
         const id = installedIds === undefined ? -1 : installedIds[i]!;
         let ie = idInstalled?.[id];
-        if (ie === undefined || !(ie.from <= now && now < ie.until)) ie = source.installed(pkg, id);
-        if (ie.until < next && ie.until > now) next = ie.until;
+        if (ie === undefined || !ie.validAt(nowRel)) ie = source.installed(pkg, id);
+        if (!ie.forever && ie.until < nextRel && ie.until > nowRel) nextRel = ie.until;
         code = rebooting && (flags & PENDING_REBOOT) !== 0 ? S_INSTALLED_PENDING_REBOOT : ie.state;
         e = ie;
       }
@@ -207,23 +250,18 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
       continue;
     }
     // Shared entry: reuse its row for this state (re-pointed when the node holds an equal but distinct package
-    // object), and its counter bits, computed once per entry and state by countersFromRows itself.
+    // object) and its counter bits, computed once per entry and state by countersFromRows itself.
     let row: EvaluatedRow;
-    const slots = e.rows;
-    const cached = slots === undefined ? undefined : slots[code];
-    if (!share) {
-      row = unsharedRow(e, family, pkg, code, rowCandidates, chosen);
-    } else if (cached !== undefined) {
+    let mask: number;
+    if (share && e.rowCode === code) {
+      const cached = e.row!;
       row = cached.package === pkg ? cached : rebind(cached, pkg, code);
+      mask = e.rowMask;
     } else {
-      row = unsharedRow(e, family, pkg, code, rowCandidates, chosen);
-      (slots ?? (e.rows = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined]))[code] = row;
+      row = rowFromEntry(e, family, pkg, code, rowCandidates, chosen, share, asu);
+      mask = scratchMask;
     }
     rows[count++] = row;
-    let masks = e.masks;
-    if (masks === undefined) masks = e.masks = new Int32Array([-1, -1, -1, -1, -1, -1, -1, -1]);
-    let mask = masks[code]!;
-    if (mask < 0) mask = masks[code] = rowMask(row, asu);
     while (mask !== 0) {
       const bit = mask & -mask;
       counts[31 - Math.clz32(bit)]!++;
@@ -239,5 +277,5 @@ export function evaluateNode(scan: NodeScan | PreparedScan, compiled: CompiledBa
     counters = {} as Counters;
     for (let i = 0; i < COUNTER_NAMES.length; i++) counters[COUNTER_NAMES[i]!] = counts[i]!;
   }
-  return next === Infinity ? { rows, counters } : { rows, counters, nextChangeAt: next };
+  return nextRel === Infinity ? { rows, counters } : { rows, counters, nextChangeAt: nextRel + TIME_BASE };
 }

@@ -26,6 +26,9 @@ export function patchTitle(family: OsFamily, pkg: ScanPackage): string {
       return pkg.title ?? normalizeKb(pkg.kbId ?? pkg.name);
     case 'macos':
       return `${pkg.name}.${pkg.version}`;
+    case 'apt':
+      // AWS's apt agent writes the Debian version as is: the epoch only when the version has one.
+      return `${pkg.name}.${pkg.arch}:${pkg.version}`;
     default:
       return `${pkg.name}.${pkg.arch}:${withEpoch(pkg.version)}`;
   }

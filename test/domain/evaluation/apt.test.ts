@@ -57,7 +57,7 @@ test('§2 row format (Patchline choice for Debian): Title name.arch:epoch:upstre
   const result = evaluateNode(scan, compileBaseline(awsBaseline('AWS-DebianDefaultPatchBaseline')), NOW);
   // openssl takes its candidate 3.0.22-1~deb12u2 from bookworm-security (apt-cache-policy.txt).
   assert.deepEqual(plain(rowOf(result, 'openssl.amd64')), {
-    Title: 'openssl.amd64:0:3.0.22-1~deb12u2', KBId: 'openssl.amd64', Classification: 'Security', Severity: 'optional',
+    Title: 'openssl.amd64:3.0.22-1~deb12u2', KBId: 'openssl.amd64', Classification: 'Security', Severity: 'optional',
     State: 'Missing', InstalledTime: 0, ComplianceLevel: 'UNSPECIFIED',
   });
   // openssh-client's candidate comes from main, not security: the installed version's row, epoch kept.
@@ -105,7 +105,7 @@ test('§4 RejectedPatchesAction BLOCK: an installed rejected package is Installe
   const baseline = { ...awsBaseline('AWS-DebianDefaultPatchBaseline'), BaselineId: 'pb-0a1b2c3d4e5f60718', RejectedPatches: ['openssl'], RejectedPatchesAction: 'BLOCK' };
   const result = evaluateNode(scan, compileBaseline(baseline), NOW);
   assert.deepEqual(plain(rowOf(result, 'openssl.amd64')), {
-    Title: 'openssl.amd64:0:3.0.19-1~deb12u2', KBId: 'openssl.amd64', Classification: '', Severity: '',
+    Title: 'openssl.amd64:3.0.19-1~deb12u2', KBId: 'openssl.amd64', Classification: '', Severity: '',
     State: 'InstalledRejected', InstalledTime: 0, ComplianceLevel: 'UNSPECIFIED',
   });
   assert.equal(result.counters.MissingCount, 80);
@@ -138,7 +138,7 @@ test('§4 ApprovedPatches on apt: bare names, subject to ApprovedPatchesEnableNo
   assert.equal(rowOf(strict, 'openssl.amd64').ComplianceLevel, 'HIGH');
   const lenient = evaluateNode(scan, compileBaseline({ ...base, ApprovedPatchesEnableNonSecurity: true }), NOW);
   assert.deepEqual(plain(rowOf(lenient, 'bash.amd64')), {
-    Title: 'bash.amd64:0:5.2.15-2+b13', KBId: 'bash.amd64', Classification: '', Severity: 'optional',
+    Title: 'bash.amd64:5.2.15-2+b13', KBId: 'bash.amd64', Classification: '', Severity: 'optional',
     State: 'Missing', InstalledTime: 0, ComplianceLevel: 'HIGH',
   });
   assert.equal(lenient.counters.MissingCount, 82);
@@ -174,7 +174,7 @@ test('§4 + §6.4 Ubuntu: approval is immediate even with ApproveAfterDays (AWS-
   const scan = nodeScan('UBUNTU', 'Ubuntu22.04', { installed, updates });
   const aws = evaluateNode(scan, compileBaseline(awsBaseline('AWS-UbuntuDefaultPatchBaseline')), now);
   assert.equal(stateOf(aws, 'libssl3.amd64'), 'Missing');
-  assert.equal(rowOf(aws, 'libssl3.amd64').Title, 'libssl3.amd64:0:3.0.2-0ubuntu1.15');
+  assert.equal(rowOf(aws, 'libssl3.amd64').Title, 'libssl3.amd64:3.0.2-0ubuntu1.15');
   assert.equal(stateOf(aws, 'vim.amd64'), 'InstalledOther');
   assert.equal(rowOf(aws, 'vim.amd64').InstalledTime, utc('2024-03-01T00:00:00Z'));
   assert.equal(aws.nextChangeAt, undefined);

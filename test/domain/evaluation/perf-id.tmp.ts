@@ -1,1 +1,0 @@
-import './perf-probe.tmp.ts';
