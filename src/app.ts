@@ -1,11 +1,12 @@
 // The application: everything one server process holds, built once at start and passed to every handler.
 
 import { chmodSync, mkdirSync } from 'node:fs';
-import { EventEmitter } from 'node:events';
 import { openDatabase, type OpenDatabase } from './store/database.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { Store, type Db } from './store/store.ts';
 import { ReportingStore } from './store/reporting-store.ts';
+import { ScanStore } from './store/scan-store.ts';
+import { Evaluator } from './services/evaluator.ts';
 import { loadMasterKey } from './auth/master-key.ts';
 import { CredentialStore, writeAdminCredentialsFile, type KeyPair } from './auth/credentials.ts';
 import { PageTokens } from './server/next-token.ts';
@@ -27,10 +28,11 @@ export interface App {
   model: ProtocolModel;
   predefined: PredefinedBaselines;
   operations: OperationTable;
-  /** Change notifications (baselines, defaults, patch groups, node tags) for background re-evaluation. */
-  events: EventEmitter;
   /** Managed nodes and their patch reports. */
   reports: ReportingStore;
+  /** Raw scans kept for server-side evaluation, and the evaluator. */
+  scans: ScanStore;
+  evaluator: Evaluator;
   nodes: NodeDirectory;
   registrationLimiter: RegistrationLimiter;
   close(): Promise<void>;
@@ -82,12 +84,14 @@ export async function createApp(config: ServerConfig, log: Logger = createLogger
       model: new ProtocolModel(),
       predefined: new PredefinedBaselines(config.region),
       operations: allOperations,
-      events: new EventEmitter(),
       reports,
+      scans: new ScanStore(store),
+      evaluator: undefined as unknown as Evaluator,
       nodes,
       registrationLimiter: new RegistrationLimiter(),
       close: () => database.close(),
     };
+    app.evaluator = new Evaluator(app);
     return { app, report };
   } catch (err) {
     await database.close();

@@ -19,7 +19,12 @@ export async function serve(config: ServerConfig): Promise<void> {
   if (cluster.isWorker) return runWorker(config);
   const log = createLogger(config.logLevel, workers > 1 ? { role: 'primary' } : {});
   const { app, report } = await createApp(config, log);
-  const stopJobs = startHistoryJobs(app);
+  const stopHistory = startHistoryJobs(app);
+  const stopEvaluation = app.evaluator.start();
+  const stopJobs = () => {
+    stopHistory();
+    stopEvaluation();
+  };
   if (workers <= 1) {
     const server = await listen(app, config);
     const endpoint = endpointOf(server.address() as AddressInfo);

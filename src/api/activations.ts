@@ -108,7 +108,6 @@ export const activationOperations = defineOperations({
       await app.credentials.revokeNodeKeys(id, trx);
       await app.reports.removeNodeIn(trx, id);
     });
-    app.events.emit('node-removed', [id]);
     return {};
   },
 

@@ -49,8 +49,8 @@ function assertDefinitionValid(problems: string[]): void {
 }
 
 /** Notifies the rest of the server that baselines changed (re-evaluation hooks attach here). */
-function baselinesChanged(ctx: RequestContext, ids: string[]): void {
-  ctx.app.events.emit('baselines-changed', ids);
+function baselinesChanged(ctx: RequestContext, ids: string[]): Promise<void> {
+  return ctx.app.evaluator.notify({ baselineIds: ids });
 }
 
 export const baselineOperations = defineOperations({
@@ -130,7 +130,7 @@ export const baselineOperations = defineOperations({
       await app.store.updateBaseline(ref.id, { name: def.Name, description: def.Description ?? null, document: definitionDocument(def), modified_at: modified }, trx);
       return { ...def, BaselineId: ref.id, owner: 'Self', CreatedDate: row.created_at, ModifiedDate: modified } satisfies Baseline;
     });
-    baselinesChanged(ctx, [updated.BaselineId]);
+    await baselinesChanged(ctx, [updated.BaselineId]);
     return definitionOutput(updated);
   },
 
@@ -205,7 +205,7 @@ export const baselineOperations = defineOperations({
       }
       await app.store.setDefaultBaseline(os, value, trx);
     });
-    ctx.app.events.emit('defaults-changed', [os]);
+    await ctx.app.evaluator.notify({ operatingSystems: [os] });
     return { BaselineId: baseline.BaselineId };
   },
 

@@ -11,6 +11,7 @@ import { complianceOperations } from './compliance.ts';
 import { nodeOperations } from './nodes.ts';
 import { historyOperations } from './history.ts';
 import { activationOperations } from './activations.ts';
+import { scanReportOperations } from './scan-report.ts';
 
 export const allOperations: OperationTable = {
   ...baselineOperations,
@@ -23,4 +24,5 @@ export const allOperations: OperationTable = {
   ...nodeOperations,
   ...historyOperations,
   ...activationOperations,
+  ...scanReportOperations,
 };

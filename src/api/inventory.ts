@@ -162,6 +162,8 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
         const compliance = patchCompliance !== undefined
           ? complianceInput(patchCompliance.context, patchCompliance.items, true, record.operationEnd, patchCompliance.hash)
           : complianceInput({ complianceType: 'Patch', executionType: 'Command' }, patchComplianceItems(rows, { baselineId: record.baselineId, patchGroup: record.patchGroup }), false, record.operationEnd);
+        // The AWS agent's report replaces whatever Patchline evaluated from an earlier raw scan.
+        await app.scans.deleteScanIn(trx, id);
         await app.reports.applyPatchReportIn(trx, {
           instanceId: id,
           summary: { ...record, captureTime, ...(hash ? { summaryHash: hash } : {}), ...(parsed.rows?.hash ? { patchesHash: parsed.rows.hash } : {}) },
@@ -194,7 +196,6 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
     }
     await app.reports.touchNode(id, now, nodeUpdate, trx);
   });
-  if (parsed.summary !== undefined) app.events.emit('node-reported', [id]);
   return {};
 }
 

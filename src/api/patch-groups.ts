@@ -40,7 +40,7 @@ export const patchGroupOperations = defineOperations({
       if (winner !== undefined) throw Errors.alreadyExists(`Patch Group baseline already has a baseline registered for OperatingSystem ${os}.`);
       throw err;
     });
-    app.events.emit('patch-groups-changed', [input.PatchGroup]);
+    await app.evaluator.notify({ patchGroupTags: [input.PatchGroup] });
     return { BaselineId: baseline.BaselineId, PatchGroup: input.PatchGroup };
   },
 
@@ -49,7 +49,7 @@ export const patchGroupOperations = defineOperations({
     const id = ref.owner === 'AWS' ? ref.baseline.BaselineId : ref.id;
     // Deregistering a mapping that does not exist succeeds (idempotent; AWS's behaviour is unconfirmed).
     const removed = await ctx.app.store.deregisterPatchGroup(input.PatchGroup, id);
-    if (removed > 0) ctx.app.events.emit('patch-groups-changed', [input.PatchGroup]);
+    if (removed > 0) await ctx.app.evaluator.notify({ patchGroupTags: [input.PatchGroup] });
     return { BaselineId: input.BaselineId, PatchGroup: input.PatchGroup };
   },
 

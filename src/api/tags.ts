@@ -51,9 +51,9 @@ async function resolveResource(ctx: RequestContext, resourceType: string, resour
   throw Errors.invalidResourceType(`Patchline supports tags on PatchBaseline and ManagedInstance resources, not ${resourceType}.`);
 }
 
-function tagsChanged(ctx: RequestContext, type: string, id: string, keys: string[]): void {
+async function tagsChanged(ctx: RequestContext, type: string, id: string, keys: string[]): Promise<void> {
   if (type === 'ManagedInstance' && keys.some((k) => (PATCH_GROUP_TAG_KEYS as readonly string[]).includes(k))) {
-    ctx.app.events.emit('node-patch-group-tag-changed', [id]);
+    await ctx.app.evaluator.notify({ instanceIds: [id] });
   }
 }
 
@@ -69,7 +69,7 @@ export const tagOperations = defineOperations({
       await ctx.app.store.putTags(type, id, input.Tags, trx);
       await ctx.app.nodes.tagsChanged(type, id, trx);
     });
-    tagsChanged(ctx, type, id, input.Tags.map((t) => t.Key));
+    await tagsChanged(ctx, type, id, input.Tags.map((t) => t.Key));
     return {};
   },
 
@@ -79,7 +79,7 @@ export const tagOperations = defineOperations({
       await ctx.app.store.removeTags(type, id, input.TagKeys, trx);
       await ctx.app.nodes.tagsChanged(type, id, trx);
     });
-    tagsChanged(ctx, type, id, input.TagKeys);
+    await tagsChanged(ctx, type, id, input.TagKeys);
     return {};
   },
 

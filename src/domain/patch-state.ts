@@ -208,3 +208,24 @@ export function complianceContribution(summary: ComplianceSummary): { compliant:
   (summary.status === 'COMPLIANT' ? compliant : nonCompliant)[summary.overallSeverity] = 1;
   return { compliant, nonCompliant };
 }
+
+/** summarizeCompliance(patchComplianceItems(rows)) without building the items (the re-evaluation hot path). */
+export function summarizePatchRows(rows: readonly PatchRow[], availableSecurityUpdatesNonCompliant = false): ComplianceSummary {
+  const compliant = zeroSeverities();
+  const nonCompliant = zeroSeverities();
+  let worstNc = 0;
+  let worstAll = 0;
+  for (const r of rows) {
+    if (r.State === 'NotApplicable') continue;
+    const sev = (r.ComplianceLevel !== undefined && r.ComplianceLevel in SEVERITY_RANK ? r.ComplianceLevel : 'UNSPECIFIED') as ComplianceSeverity;
+    const rank = SEVERITY_RANK[sev]!;
+    if (isNonCompliantState(r.State, availableSecurityUpdatesNonCompliant)) {
+      nonCompliant[sev]++;
+      if (rank > worstNc) worstNc = rank;
+    } else compliant[sev]++;
+    if (rank > worstAll) worstAll = rank;
+  }
+  const rankToSeverity = (r: number): ComplianceSeverity => COMPLIANCE_SEVERITIES.find((s) => SEVERITY_RANK[s] === r) ?? 'UNSPECIFIED';
+  const status = worstNc > 0 ? 'NON_COMPLIANT' : 'COMPLIANT';
+  return { status, overallSeverity: rankToSeverity(status === 'NON_COMPLIANT' ? worstNc : worstAll), compliant, nonCompliant };
+}

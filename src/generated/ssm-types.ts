@@ -828,6 +828,7 @@ export type PatchTitle = string;
 export type PatchUnreportedNotApplicableCount = number;
 export type PatchVendor = string;
 export type PatchVersion = string;
+export type PatchlineArch = string;
 export type PatchlineCount = number;
 export interface PatchlineDescribeInstancePatchStateHistoryRequest {
   InstanceId: InstanceId;
@@ -851,7 +852,33 @@ export interface PatchlineDescribePatchGroupStateHistoryResult {
   History?: PatchlinePatchGroupStateHistoryList;
   NextToken?: NextToken;
 }
+export type PatchlineGetEvaluationStatusRequest = NoMembers;
+export interface PatchlineGetEvaluationStatusResult {
+  Current?: Boolean;
+  PendingNodes?: PatchlineCount;
+  ScannedNodes?: PatchlineCount;
+  LastEvaluationTime?: DateTime;
+  NextScheduledChange?: DateTime;
+}
 export type PatchlineHistoryMaxResults = number;
+export type PatchlineIdList = PatchlineShortText[];
+export interface PatchlineInstalledPackage {
+  Name: PatchlineName;
+  Version: PatchlineVersion;
+  Architecture: PatchlineArch;
+  SourceName?: PatchlineShortText;
+  SourceVersion?: PatchlineShortText;
+  InstalledTime?: DateTime;
+  Repository?: PatchlineShortText;
+  Security?: Boolean;
+  Priority?: PatchlineShortText;
+  Section?: PatchlineShortText;
+  Classification?: PatchlineShortText;
+  Severity?: PatchlineShortText;
+  KBId?: PatchlineShortText;
+  Title?: PatchlineLongText;
+}
+export type PatchlineInstalledPackageList = PatchlineInstalledPackage[];
 export interface PatchlineInstancePatchStateHistoryEntry {
   Time?: DateTime;
   PatchGroup?: PatchGroup;
@@ -871,6 +898,15 @@ export interface PatchlineInstancePatchStateHistoryEntry {
   OtherNonCompliantCount?: PatchlineCount;
 }
 export type PatchlineInstancePatchStateHistoryList = PatchlineInstancePatchStateHistoryEntry[];
+export type PatchlineLongText = string;
+export type PatchlineName = string;
+export type PatchlineNameList = PatchlineName[];
+export interface PatchlinePackageRef {
+  Name: PatchlineName;
+  Version?: PatchlineVersion;
+  Architecture: PatchlineArch;
+}
+export type PatchlinePackageRefList = PatchlinePackageRef[];
 export interface PatchlinePatchGroupStateHistoryEntry {
   Time?: DateTime;
   Instances?: PatchlineCount;
@@ -888,6 +924,28 @@ export interface PatchlinePatchGroupStateHistoryEntry {
   InstancesWithAvailableSecurityUpdates?: PatchlineCount;
 }
 export type PatchlinePatchGroupStateHistoryList = PatchlinePatchGroupStateHistoryEntry[];
+export interface PatchlinePutScanReportRequest {
+  InstanceId: InstanceId;
+  Operation: PatchOperationType;
+  OperationStartTime: DateTime;
+  OperationEndTime: DateTime;
+  SnapshotId?: SnapshotId;
+  RebootOption?: RebootOption;
+  Platform: PatchlineScanPlatform;
+  RebootPending: Boolean;
+  Installed: PatchlineInstalledPackageList;
+  Updates: PatchlineUpdatePackageList;
+  Failed?: PatchlinePackageRefList;
+  InstalledByOperation?: PatchlinePackageRefList;
+  NotApplicable?: PatchlineUpdatePackageList;
+  AgentVersion?: AgentVersion;
+  ComputerName?: ComputerName;
+  IPAddress?: IPAddress;
+}
+export interface PatchlinePutScanReportResult {
+  InstancePatchState?: InstancePatchState;
+  EvaluatedAt?: DateTime;
+}
 export interface PatchlineRegisterManagedInstanceRequest {
   ComputerName?: ComputerName;
   IPAddress?: IPAddress;
@@ -902,6 +960,39 @@ export interface PatchlineRegisterManagedInstanceResult {
   SecretAccessKey?: String;
   Region?: String;
 }
+export interface PatchlineScanPlatform {
+  OperatingSystem: OperatingSystem;
+  Name: PatchlineName;
+  Version: PatchlineShortText;
+  Product?: PatchlineShortText;
+}
+export type PatchlineShortText = string;
+export interface PatchlineUpdatePackage {
+  Name: PatchlineName;
+  Version: PatchlineVersion;
+  Architecture: PatchlineArch;
+  SourceName?: PatchlineShortText;
+  SourceVersion?: PatchlineShortText;
+  Repository?: PatchlineShortText;
+  Security: Boolean;
+  Classification?: PatchlineShortText;
+  Severity?: PatchlineShortText;
+  Priority?: PatchlineShortText;
+  Section?: PatchlineShortText;
+  ReleaseTime?: DateTime;
+  AdvisoryIds?: PatchlineIdList;
+  CVEIds?: PatchlineIdList;
+  BugzillaIds?: PatchlineIdList;
+  KBId?: PatchlineShortText;
+  Title?: PatchlineLongText;
+  Product?: PatchlineShortText;
+  ProductFamily?: PatchlineShortText;
+  PatchSet?: PatchSet;
+  MsrcSeverity?: PatchlineShortText;
+  DependsOn?: PatchlineNameList;
+}
+export type PatchlineUpdatePackageList = PatchlineUpdatePackage[];
+export type PatchlineVersion = string;
 export const PingStatusValues = ['Online', 'ConnectionLost', 'Inactive'] as const;
 export type PingStatus = (typeof PingStatusValues)[number];
 export const PlatformTypeValues = ['Windows', 'Linux', 'MacOS'] as const;
@@ -1122,6 +1213,8 @@ export interface OperationShapes {
   'Patchline.DescribeInstancePatchStateHistory': { input: PatchlineDescribeInstancePatchStateHistoryRequest; output: PatchlineDescribeInstancePatchStateHistoryResult };
   'Patchline.DescribePatchGroupStateHistory': { input: PatchlineDescribePatchGroupStateHistoryRequest; output: PatchlineDescribePatchGroupStateHistoryResult };
   'Patchline.RegisterManagedInstance': { input: PatchlineRegisterManagedInstanceRequest; output: PatchlineRegisterManagedInstanceResult };
+  'Patchline.PutScanReport': { input: PatchlinePutScanReportRequest; output: PatchlinePutScanReportResult };
+  'Patchline.GetEvaluationStatus': { input: PatchlineGetEvaluationStatusRequest; output: PatchlineGetEvaluationStatusResult };
 }
 
 export type OperationName = keyof OperationShapes;
@@ -1163,7 +1256,9 @@ export type AwsOperationName =
 export type PatchlineOperationName =
   | 'Patchline.DescribeInstancePatchStateHistory'
   | 'Patchline.DescribePatchGroupStateHistory'
-  | 'Patchline.RegisterManagedInstance';
+  | 'Patchline.RegisterManagedInstance'
+  | 'Patchline.PutScanReport'
+  | 'Patchline.GetEvaluationStatus';
 export type OperationInput<O extends OperationName> = OperationShapes[O]['input'];
 export type OperationOutput<O extends OperationName> = OperationShapes[O]['output'];
 

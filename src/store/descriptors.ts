@@ -12,6 +12,8 @@ export class DescriptorDictionary<T> {
   readonly #db: Kysely<DatabaseSchema>;
   readonly #byKey = new Map<string, number>();
   readonly #byId = new Map<number, T>();
+  /** Cached values → their ids (values are shared objects: one per id per process). */
+  readonly #idOf = new WeakMap<object, number>();
 
   constructor(db: Kysely<DatabaseSchema>) {
     this.#db = db;
@@ -73,8 +75,15 @@ export class DescriptorDictionary<T> {
   }
 
   #remember(id: number, key: string, value: T): void {
+    if (this.#byId.has(id)) return; // keep the one shared object per id
     this.#byKey.set(key, id);
     this.#byId.set(id, value);
+    if (typeof value === 'object' && value !== null) this.#idOf.set(value, id);
+  }
+
+  /** The id of a value obtained from `get` (undefined for objects not from this dictionary). */
+  idOf(value: T): number | undefined {
+    return typeof value === 'object' && value !== null ? this.#idOf.get(value) : undefined;
   }
 
   #clear(): void {

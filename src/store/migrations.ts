@@ -69,6 +69,35 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       await db.deleteFrom('node_patches').execute();
     },
   },
+  '0005-scans': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('node_scans')
+        .addColumn('instance_id', 'text', (c) => c.primaryKey())
+        .addColumn('scan_seq', 'bigint', (c) => c.notNull())
+        .addColumn('operating_system', 'text', (c) => c.notNull())
+        .addColumn('product', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('operation_start', 'bigint', (c) => c.notNull())
+        .addColumn('operation_end', 'bigint', (c) => c.notNull())
+        .addColumn('snapshot_id', 'text')
+        .addColumn('reboot_option', 'text')
+        .addColumn('last_no_reboot_install', 'bigint')
+        .addColumn('data', blob, (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('dirty', 'integer', (c) => c.notNull())
+        .addColumn('dirty_seq', 'bigint', (c) => c.notNull())
+        .addColumn('evaluated_seq', 'bigint', (c) => c.notNull())
+        .addColumn('evaluated_at', 'bigint')
+        .addColumn('evaluated_baseline_id', 'text')
+        .addColumn('next_change_at', 'bigint')
+        .addColumn('claimed_until', 'bigint')
+        .execute();
+      await db.schema.createIndex('node_scans_dirty').on('node_scans').columns(['dirty', 'instance_id']).execute();
+      await db.schema.createIndex('node_scans_baseline').on('node_scans').column('evaluated_baseline_id').execute();
+      await db.schema.createIndex('node_scans_os').on('node_scans').column('operating_system').execute();
+      await db.schema.createIndex('node_scans_next_change').on('node_scans').column('next_change_at').execute();
+    },
+  },
   '0003-activations': {
     async up(db: Kysely<any>) {
       await db.schema.createTable('activations')

@@ -320,7 +320,7 @@ export class ReportingStore {
     for (const c of compliance) {
       await this.#addComplianceCounts(trx, c.compliance_type, shard, complianceVector({ status: c.status, overallSeverity: c.overall_severity }, -1));
     }
-    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history'] as const) {
+    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history', 'node_scans'] as const) {
       await trx.deleteFrom(table).where('instance_id', '=', instanceId).execute();
     }
     await trx.deleteFrom('tags').where('resource_type', '=', 'ManagedInstance').where('resource_id', '=', instanceId).execute();

@@ -216,6 +216,33 @@ export interface PatchDescriptorsTable {
   data: string;
 }
 
+/** A node's latest raw scan (Patchline.PutScanReport), kept so the server can re-evaluate it at any time. */
+export interface NodeScansTable {
+  instance_id: string;
+  scan_seq: number;
+  operating_system: string;
+  product: string;
+  operation: string;
+  operation_start: number;
+  operation_end: number;
+  snapshot_id: string | null;
+  reboot_option: string | null;
+  last_no_reboot_install: number | null;
+  /** The prepared scan: package-dictionary ids per entry (src/store/scan-store.ts). */
+  data: Buffer;
+  received_at: number;
+  /** 1 while the node's evaluation is out of date (dirty_seq > evaluated_seq). */
+  dirty: number;
+  dirty_seq: number;
+  evaluated_seq: number;
+  evaluated_at: number | null;
+  evaluated_baseline_id: string | null;
+  /** When a delayed approval (ApproveAfterDays) next changes this node's evaluation. */
+  next_change_at: number | null;
+  /** A server evaluating the node holds it until then (several servers share the work). */
+  claimed_until: number | null;
+}
+
 export interface DatabaseSchema {
   meta: MetaTable;
   access_keys: AccessKeysTable;
@@ -235,4 +262,5 @@ export interface DatabaseSchema {
   node_history: NodeHistoryTable;
   activations: ActivationsTable;
   patch_descriptors: PatchDescriptorsTable;
+  node_scans: NodeScansTable;
 }

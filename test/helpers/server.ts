@@ -24,7 +24,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { engine?: EngineName; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(options: { engine?: EngineName; env?: Record<string, string>; dataDir?: string; background?: boolean } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'patchline-test-'));
   const pgdb = options.engine === 'postgres' ? await createPostgresDatabase() : undefined;
   const env: Record<string, string> = {
@@ -41,6 +41,7 @@ export async function startTestServer(options: { engine?: EngineName; env?: Reco
   const server: Server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const stopEvaluation = options.background === false ? () => {} : app.evaluator.start({ idleMs: 50 });
   const clients: SSMClient[] = [];
   return {
     endpoint,
@@ -53,6 +54,7 @@ export async function startTestServer(options: { engine?: EngineName; env?: Reco
       return c;
     },
     async close() {
+      stopEvaluation();
       clients.forEach((c) => c.destroy());
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,249 @@
+// Server-side evaluation: a node's raw scan + its baseline → rows, summary, compliance and counters, written
+// together. PutScanReport evaluates at once; changes (a baseline, a patch-group registration, a default, a node's
+// patch-group tag, the advisory catalogue, a delayed approval coming due) mark the affected nodes dirty, and a
+// background loop re-evaluates them in batches — coalesced, never inside an API call.
+//
+// What nodes share is evaluated once: scans refer to shared package objects, each baseline is compiled once per
+// version, decisions are memoised per (baseline, package), and the rows the engine builds for a package are
+// shared, so their descriptor ids are found without building strings.
+
+import type { App } from '../app.ts';
+import { Errors } from '../server/errors.ts';
+import { findBaseline } from '../api/baseline-lookup.ts';
+import type { Baseline } from '../domain/baseline.ts';
+import { compileBaseline, createDecisionCache, evaluateNode, PackageIndex, type DecisionMemo } from '../domain/evaluation/index.ts';
+import type { CompiledBaseline, EvaluatedRow, ScanPackage } from '../domain/evaluation/types.ts';
+import type { PreparedScan } from '../domain/evaluation/prepare-scan.ts';
+import { summarizePatchRows, type Counters, type PatchRow } from '../domain/patch-state.ts';
+import { sortPatchRows } from '../domain/patch-rows.ts';
+import type { PatchReportWrite } from '../store/reporting-store.ts';
+import type { NodeScansTable } from '../store/schema.ts';
+import type { Db } from '../store/store.ts';
+
+export interface Resolution {
+  registrations: Map<string, string>;
+  defaults: Map<string, string>;
+}
+
+export interface NodeEvaluationResult {
+  baseline: Baseline;
+  compiled: CompiledBaseline;
+  rows: PatchRow[];
+  descriptorIds: number[];
+  counters: Counters;
+  nextChangeAt: number | undefined;
+}
+
+/** What changed, and so which nodes need re-evaluation. */
+export interface ChangeNotice {
+  baselineIds?: string[];
+  operatingSystems?: string[];
+  patchGroupTags?: string[];
+  instanceIds?: string[];
+  all?: boolean;
+}
+
+const INSTALLED_STATES = new Set(['Installed', 'InstalledOther', 'InstalledRejected', 'InstalledPendingReboot']);
+const EPOCH_KEY = 'evaluation_epoch';
+
+export class Evaluator {
+  readonly #app: App;
+  readonly index = new PackageIndex('identity');
+  readonly #compiled = new Map<string, { modified: number; compiled: CompiledBaseline; memo: DecisionMemo }>();
+  /** Descriptor ids of engine rows (shared between nodes with the same package and decision). */
+  readonly #rowIds = new WeakMap<PatchRow, number>();
+  #wake: (() => void) | undefined;
+  #running = false;
+
+  constructor(app: App) {
+    this.#app = app;
+  }
+
+  // ---- resolution ------------------------------------------------------------------------------------------------
+
+  async resolution(db?: Db): Promise<Resolution> {
+    const registrations = new Map<string, string>();
+    for (const r of await this.#app.store.listPatchGroupBaselines(db)) registrations.set(`${r.patch_group}\u0000${r.operating_system}`, r.baseline_id);
+    const defaults = await this.#app.store.getDefaultBaselineIds(db);
+    return { registrations, defaults };
+  }
+
+  /** The node's baseline: the one registered for its patch group and OS, else the OS default (semantics §8). */
+  async baselineFor(os: string, patchGroup: string | null, resolution: Resolution): Promise<Baseline> {
+    const id = (patchGroup !== null ? resolution.registrations.get(`${patchGroup}\u0000${os}`) : undefined)
+      ?? resolution.defaults.get(os) ?? this.#app.predefined.defaultFor(os).BaselineId;
+    const baseline = await findBaseline(this.#app, id);
+    if (baseline === undefined) throw Errors.internal(`baseline ${id} resolved for ${os} does not exist`);
+    return baseline;
+  }
+
+  #compiledFor(baseline: Baseline): { compiled: CompiledBaseline; memo: DecisionMemo } {
+    const cached = this.#compiled.get(baseline.BaselineId);
+    if (cached !== undefined && cached.modified === baseline.ModifiedDate) return cached;
+    const compiled = compileBaseline(baseline);
+    const entry = { modified: baseline.ModifiedDate, compiled, memo: createDecisionCache(compiled, { keying: 'identity' }) };
+    this.#compiled.set(baseline.BaselineId, entry);
+    return entry;
+  }
+
+  // ---- evaluation ------------------------------------------------------------------------------------------------
+
+  /** Evaluates one prepared scan; `now` in epoch ms. */
+  async evaluate(prepared: PreparedScan, installedTimes: Map<ScanPackage, number>, baseline: Baseline, now: number): Promise<NodeEvaluationResult> {
+    const { compiled, memo } = this.#compiledFor(baseline);
+    const result = evaluateNode(prepared, compiled, Math.floor(now / 1000), memo);
+    const engineRows = sortPatchRows([...result.rows]);
+    const descriptorIds = await this.descriptorIds(engineRows);
+    const rows = engineRows.map((r) => withInstalledTime(r, installedTimes));
+    return { baseline, compiled, rows, descriptorIds, counters: result.counters, nextChangeAt: result.nextChangeAt === undefined ? undefined : result.nextChangeAt * 1000 };
+  }
+
+  async descriptorIds(rows: readonly EvaluatedRow[]): Promise<number[]> {
+    const ids = new Array<number>(rows.length);
+    const missing: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const id = this.#rowIds.get(rows[i]!);
+      if (id === undefined) missing.push(i);
+      else ids[i] = id;
+    }
+    if (missing.length > 0) {
+      const interned = await this.#app.reports.internRows(missing.map((i) => rows[i]!));
+      missing.forEach((i, k) => {
+        ids[i] = interned[k]!;
+        this.#rowIds.set(rows[i]!, interned[k]!);
+      });
+    }
+    return ids;
+  }
+
+  /** The report write for an evaluated scan (rows, summary, derived Patch compliance). */
+  reportWrite(instanceId: string, scan: Pick<NodeScansTable, 'operation' | 'operation_start' | 'operation_end' | 'snapshot_id' | 'reboot_option' | 'last_no_reboot_install'>, patchGroup: string | null, e: NodeEvaluationResult, now: number, touch: boolean): PatchReportWrite {
+    const summary: PatchReportWrite['summary'] = {
+      patchGroup: patchGroup ?? '',
+      baselineId: e.baseline.BaselineId,
+      counters: e.counters,
+      operation: scan.operation as 'Scan' | 'Install',
+      operationStart: Number(scan.operation_start),
+      operationEnd: Number(scan.operation_end),
+    };
+    if (scan.snapshot_id !== null) summary.snapshotId = scan.snapshot_id;
+    if (scan.reboot_option !== null) summary.rebootOption = scan.reboot_option;
+    if (scan.last_no_reboot_install !== null) summary.lastNoRebootInstall = Number(scan.last_no_reboot_install);
+    return {
+      instanceId,
+      summary,
+      rows: e.rows,
+      descriptorIds: e.descriptorIds,
+      source: 'scan',
+      compliance: {
+        type: 'Patch',
+        items: [],
+        summary: summarizePatchRows(e.rows, e.compiled.availableSecurityUpdatesNonCompliant),
+        executionTime: Number(scan.operation_end),
+        executionType: 'Command',
+      },
+      now,
+      touch,
+    };
+  }
+
+  // ---- change notices and the background loop ---------------------------------------------------------------------
+
+  /** The evaluation epoch: it moves with every change notice, so a scan evaluated across one can tell. */
+  async epoch(): Promise<string> {
+    return (await this.#app.store.getMeta(EPOCH_KEY)) ?? '0';
+  }
+
+  /** Marks the nodes a change affects (one UPDATE; awaited so status is exact when the API answers). */
+  async notify(change: ChangeNotice): Promise<void> {
+    await this.#app.store.setMeta(EPOCH_KEY, `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    const marked = await this.#app.scans.markDirty(change);
+    if (marked > 0) this.#wake?.();
+  }
+
+  /** Evaluates up to `limit` dirty nodes; returns how many were written. */
+  async runBatch(limit = 500, now = Date.now()): Promise<number> {
+    const { app } = { app: this.#app };
+    const claimed = await app.scans.claimDirty(limit, now);
+    if (claimed.length === 0) return 0;
+    const ids = claimed.map((r) => r.instance_id);
+    const scans = await app.scans.decode(claimed, this.index);
+    const resolution = await this.resolution();
+    const tags = new Map((await app.store.db.selectFrom('nodes').select(['instance_id', 'patch_group_tag']).where('instance_id', 'in', ids).execute())
+      .map((n) => [n.instance_id, n.patch_group_tag]));
+    const work: Array<{ row: NodeScansTable; write: PatchReportWrite; e: NodeEvaluationResult }> = [];
+    for (const s of scans) {
+      const group = tags.get(s.row.instance_id) ?? null;
+      const baseline = await this.baselineFor(s.row.operating_system, group, resolution);
+      const e = await this.evaluate(s.prepared, s.installedTimes, baseline, now);
+      work.push({ row: s.row, write: this.reportWrite(s.row.instance_id, s.row, group, e, now, false), e });
+    }
+    await app.store.transaction(async (trx) => {
+      // A node that sent a new scan since the claim was evaluated by that request: leave it alone.
+      const current = new Map((await trx.selectFrom('node_scans').select(['instance_id', 'scan_seq']).where('instance_id', 'in', ids).execute())
+        .map((r) => [r.instance_id, Number(r.scan_seq)]));
+      const fresh = work.filter((w) => current.get(w.row.instance_id) === Number(w.row.scan_seq));
+      await app.reports.applyPatchReportsIn(trx, fresh.map((w) => w.write));
+      for (const w of fresh) {
+        await app.scans.finishEvaluationIn(trx, w.row.instance_id, Number(w.row.dirty_seq), {
+          evaluated_at: now, evaluated_baseline_id: w.e.baseline.BaselineId, next_change_at: w.e.nextChangeAt ?? null,
+        });
+      }
+    });
+    return claimed.length;
+  }
+
+  /** Runs the background loop until the returned function is called. */
+  start(options: { batch?: number; idleMs?: number; dueCheckMs?: number } = {}): () => void {
+    const batch = options.batch ?? 500;
+    const idleMs = options.idleMs ?? 250;
+    const dueCheckMs = options.dueCheckMs ?? 10_000;
+    let stopped = false;
+    let lastDueCheck = 0;
+    this.#running = true;
+    const loop = async () => {
+      while (!stopped) {
+        try {
+          if (Date.now() - lastDueCheck > dueCheckMs) {
+            lastDueCheck = Date.now();
+            await this.#app.scans.markDirty({ dueBy: Date.now() });
+          }
+          const n = await this.runBatch(batch);
+          if (n > 0) {
+            await new Promise((resolve) => setImmediate(resolve));
+            continue;
+          }
+        } catch (err) {
+          this.#app.log.error('re-evaluation batch failed', { error: err });
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, idleMs);
+          timer.unref();
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
+      }
+      this.#running = false;
+    };
+    void loop();
+    return () => {
+      stopped = true;
+      this.#wake?.();
+    };
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+}
+
+function withInstalledTime(r: EvaluatedRow, times: Map<ScanPackage, number>): PatchRow {
+  const t = INSTALLED_STATES.has(r.State) ? times.get(r.package) : undefined;
+  const row: PatchRow = { Title: r.Title, KBId: r.KBId, Classification: r.Classification, Severity: r.Severity, State: r.State, InstalledTime: t ?? 0 };
+  if (r.CVEIds) row.CVEIds = r.CVEIds;
+  if (r.ComplianceLevel !== undefined) row.ComplianceLevel = r.ComplianceLevel;
+  return row;
+}
