@@ -10,6 +10,7 @@ import { Evaluator } from './services/evaluator.ts';
 import { loadMasterKey } from './auth/master-key.ts';
 import { CredentialStore, writeAdminCredentialsFile, type KeyPair } from './auth/credentials.ts';
 import { PageTokens } from './server/next-token.ts';
+import { SnapshotUrls } from './auth/snapshot-urls.ts';
 import { RegistrationLimiter } from './auth/registration-limiter.ts';
 import { ProtocolModel } from './server/protocol-model.ts';
 import { createLogger, type Logger } from './server/logger.ts';
@@ -35,6 +36,8 @@ export interface App {
   evaluator: Evaluator;
   nodes: NodeDirectory;
   registrationLimiter: RegistrationLimiter;
+  /** Signs and verifies the presigned snapshot download URLs (GetDeployablePatchSnapshotForInstance). */
+  snapshotUrls: SnapshotUrls;
   close(): Promise<void>;
 }
 
@@ -89,6 +92,7 @@ export async function createApp(config: ServerConfig, log: Logger = createLogger
       evaluator: undefined as unknown as Evaluator,
       nodes,
       registrationLimiter: new RegistrationLimiter(),
+      snapshotUrls: new SnapshotUrls(master.key, config.region),
       close: () => database.close(),
     };
     app.evaluator = new Evaluator(app);

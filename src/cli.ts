@@ -11,6 +11,13 @@ Commands:
   serve     Run the Patchline service (AWS SSM Patch Manager API on POST /, health check on GET /healthz)
   verify    Recompute every aggregate (patch-group and compliance counters) from per-node data and report
             differences; --repair rewrites them. Takes --data-dir / --database-url like serve. --json for JSON.
+  advisories import PATH…
+            Import advisory files or directories (updateinfo.xml[.gz], OSV JSON, Debian Security Tracker JSON,
+            DSA/DLA/CVE lists; docs/advisories.md) into the catalogue that labels scanned updates. Each file is one
+            transaction. Takes --data-dir / --database-url like serve; --distribution KEY for updateinfo files that
+            name no release (e.g. rocky:8); --json for a JSON summary. Exit 1 if any file failed.
+  agent register|scan|install|run|status
+            The node agent (docs/agent.md); also built alone into dist/patchline-agent.js (npm run build:agent).
 
 Options for serve (each also read from the environment variable shown):
   --host HOST            PATCHLINE_HOST            address to listen on (default 127.0.0.1)
@@ -46,6 +53,30 @@ async function main(argv: string[]): Promise<number> {
     await serve(config);
     return -1; // keeps running until a signal
   }
+  if (command === 'advisories') {
+    const [sub, ...args] = rest;
+    if (sub !== 'import') {
+      process.stderr.write(`patchline: advisories needs a subcommand: advisories import PATH…\n\n${USAGE}`);
+      return 2;
+    }
+    const { values, positionals } = parseArgs({
+      args,
+      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, distribution: { type: 'string' }, json: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (positionals.length === 0) {
+      process.stderr.write('patchline: advisories import needs at least one file or directory\n');
+      return 2;
+    }
+    const config = loadServerConfig({ flags: values, env: process.env });
+    const { runAdvisoriesImport } = await import('./services/advisory-import-command.ts');
+    return runAdvisoriesImport(config, positionals, {
+      json: values.json === true,
+      ...(values.distribution !== undefined ? { distribution: values.distribution } : {}),
+    });
+  }
+  if (command === 'agent') return (await import('./agent/cli.ts')).runAgent(rest);
   if (command === 'verify') {
     const { values } = parseArgs({
       args: rest,

@@ -166,7 +166,7 @@ export const complianceOperations = defineOperations({
         for (const i of items) byId.set(i.Id ?? '', i);
         items = [...byId.values()];
       }
-      const write: ComplianceInput = { type, items, storedItems: items, summary: summarizeCompliance(items), executionTime: Math.round(ex.ExecutionTime * 1000) };
+      const write: ComplianceInput = { type, storedItems: items, summary: summarizeCompliance(items), executionTime: Math.round(ex.ExecutionTime * 1000) };
       if (ex.ExecutionId !== undefined) write.executionId = ex.ExecutionId;
       if (ex.ExecutionType !== undefined) write.executionType = ex.ExecutionType;
       if (input.ItemContentHash !== undefined) write.itemsHash = input.ItemContentHash;

@@ -12,6 +12,9 @@ import { nodeOperations } from './nodes.ts';
 import { historyOperations } from './history.ts';
 import { activationOperations } from './activations.ts';
 import { scanReportOperations } from './scan-report.ts';
+import { cveOperations } from './cves.ts';
+import { catalogueOperations } from './catalogue.ts';
+import { snapshotOperations } from './snapshots.ts';
 
 export const allOperations: OperationTable = {
   ...baselineOperations,
@@ -25,4 +28,7 @@ export const allOperations: OperationTable = {
   ...historyOperations,
   ...activationOperations,
   ...scanReportOperations,
+  ...cveOperations,
+  ...catalogueOperations,
+  ...snapshotOperations,
 };

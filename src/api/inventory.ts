@@ -9,7 +9,7 @@ import {
   formatIsoUtc, parseComplianceContext, parseComplianceItems, parsePatchCompliance, parsePatchSummary,
   renderComplianceItems, renderPatchCompliance, renderPatchSummary, type ComplianceItemContext, type PatchSummaryRecord,
 } from '../domain/inventory-schemas.ts';
-import { patchComplianceItems, summarizeCompliance, type ComplianceItemRecord, type PatchRow } from '../domain/patch-state.ts';
+import { patchComplianceItems, summarizeCompliance, summarizePatchRows, type ComplianceItemRecord, type ComplianceSummary, type PatchRow } from '../domain/patch-state.ts';
 import { sortPatchRows, encodeJson, decodeJson } from '../domain/patch-rows.ts';
 import { countersFromState, type ComplianceInput } from '../store/reporting-store.ts';
 import { Pager } from './pagination.ts';
@@ -109,11 +109,12 @@ export function summaryRecordFromState(s: NodePatchStateTable): PatchSummaryReco
   return r;
 }
 
-function complianceInput(context: ComplianceItemContext, items: ComplianceItemRecord[], stored: boolean, fallbackTime: number, hash?: string): ComplianceInput {
+/** Compliance of one type from items sent (stored as they are) or, for Patch, a summary derived from the rows. */
+function complianceInput(context: ComplianceItemContext, items: ComplianceItemRecord[] | ComplianceSummary, fallbackTime: number, hash?: string): ComplianceInput {
+  const stored = Array.isArray(items);
   const input: ComplianceInput = {
     type: context.complianceType,
-    items,
-    summary: summarizeCompliance(items),
+    summary: stored ? summarizeCompliance(items) : items,
     executionTime: context.executionTime ?? fallbackTime,
   };
   if (stored) input.storedItems = items;
@@ -160,8 +161,8 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
       if (!unchanged) {
         const rows = parsed.rows?.rows ?? [];
         const compliance = patchCompliance !== undefined
-          ? complianceInput(patchCompliance.context, patchCompliance.items, true, record.operationEnd, patchCompliance.hash)
-          : complianceInput({ complianceType: 'Patch', executionType: 'Command' }, patchComplianceItems(rows, { baselineId: record.baselineId, patchGroup: record.patchGroup }), false, record.operationEnd);
+          ? complianceInput(patchCompliance.context, patchCompliance.items, record.operationEnd, patchCompliance.hash)
+          : complianceInput({ complianceType: 'Patch', executionType: 'Command' }, summarizePatchRows(rows), record.operationEnd);
         // The AWS agent's report replaces whatever Patchline evaluated from an earlier raw scan.
         await app.scans.deleteScanIn(trx, id);
         await app.reports.applyPatchReportIn(trx, {
@@ -181,7 +182,7 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
       if (c === patchCompliance && patchComplianceWritten) continue; // written with the patch report
       const old = await app.reports.getResourceCompliance(id, c.context.complianceType, trx);
       if (c.hash !== undefined && old?.items_hash === c.hash) continue;
-      await app.reports.writeComplianceIn(trx, id, complianceInput(c.context, c.items, true, now, c.hash), now);
+      await app.reports.writeComplianceIn(trx, id, complianceInput(c.context, c.items, now, c.hash), now);
     }
     for (const item of parsed.generic) {
       if (item.TypeName === COMPLIANCE_ITEM) continue;

@@ -41,6 +41,28 @@ function patchRowOutput(r: PatchRow): Record<string, unknown> {
   return out;
 }
 
+/** A node's rows after DescribeInstancePatches filters, cached per (node, report, filters) while paging. */
+const filteredCache = new Map<string, PatchRow[]>();
+const FILTERED_CACHE_SIZE = 4096;
+
+function filteredRows(instanceId: string, seq: number, rows: PatchRow[], wanted: Map<string, Set<string>>): PatchRow[] {
+  if (wanted.size === 0) return rows;
+  const key = `${instanceId}\u0000${seq}\u0000${[...wanted].map(([k, v]) => `${k}=${[...v].sort().join(',')}`).sort().join('&')}`;
+  const hit = filteredCache.get(key);
+  if (hit !== undefined) return hit;
+  const filters = [...wanted];
+  const out = rows.filter((r) => {
+    for (const [key, values] of filters) {
+      const v = key === 'State' ? r.State : key === 'KBId' ? r.KBId : key === 'Classification' ? r.Classification : r.Severity;
+      if (!values.has(v)) return false;
+    }
+    return true;
+  });
+  if (filteredCache.size >= FILTERED_CACHE_SIZE) filteredCache.delete(filteredCache.keys().next().value!);
+  filteredCache.set(key, out);
+  return out;
+}
+
 /** Filters for DescribeInstancePatchStatesForPatchGroup: counter names → columns, four comparison types. */
 const STATE_FILTER_KEYS = new Map<string, string>(COUNTER_NAMES.map((n) => [n, COUNTER_COLUMN[n as CounterName]]));
 const STATE_FILTER_OPS = { Equal: '=', NotEqual: '<>', LessThan: '<', GreaterThan: '>' } as const;
@@ -75,16 +97,9 @@ export const patchStateOperations = defineOperations({
       }
       return { Patches: [] };
     }
-    const keep = (r: PatchRow) => {
-      for (const [key, values] of wanted) {
-        const v = key === 'State' ? r.State : key === 'KBId' ? r.KBId : key === 'Classification' ? r.Classification : r.Severity;
-        if (!values.has(v)) return false;
-      }
-      return true;
-    };
+    const rows = filteredRows(input.InstanceId, stored.seq, stored.rows, wanted);
     // Rows are sorted by (KBId, Title); the cursor is the last key returned, so a newer report between pages
     // neither repeats nor skips patches that are in both.
-    const rows = stored.rows;
     let i = 0;
     const c = pager.cursor;
     if (c !== undefined) {
@@ -98,12 +113,9 @@ export const patchStateOperations = defineOperations({
       }
       i = lo;
     }
-    const page: PatchRow[] = [];
-    for (; i < rows.length && page.length < pager.limit; i++) if (keep(rows[i]!)) page.push(rows[i]!);
-    let more = false;
-    for (let j = i; j < rows.length; j++) if (keep(rows[j]!)) { more = true; break; }
+    const page = rows.slice(i, i + pager.limit);
     const out: Record<string, unknown> = { Patches: page.map(patchRowOutput) };
-    if (more) {
+    if (i + pager.limit < rows.length) {
       const last = page[page.length - 1]!;
       out.NextToken = pager.next({ k: last.KBId, t: last.Title });
     }

@@ -7,6 +7,7 @@ import { defineOperations } from '../server/operation.ts';
 import { prepareScan } from '../domain/evaluation/prepare-scan.ts';
 import { toNodeScan } from '../domain/scan-report.ts';
 import { instancePatchState } from './patch-states.ts';
+import { catalogueCandidateIds, recordCatalogueIn } from '../store/catalogue-store.ts';
 import type { PatchlineGetEvaluationStatusRequest, PatchlinePutScanReportRequest } from '../generated/ssm-types.ts';
 
 export const scanReportOperations = defineOperations({
@@ -54,6 +55,7 @@ export const scanReportOperations = defineOperations({
     await app.store.transaction(async (trx) => {
       await app.reports.applyPatchReportsIn(trx, [write]);
       await app.scans.putScanIn(trx, scanRow, previous === undefined ? 0 : Number(previous.dirty_seq));
+      await recordCatalogueIn(trx, scan.product, scan.operatingSystem, catalogueCandidateIds(prepared, app.scans.packages), now);
     });
     // A change (baseline, registration, tag…) that landed while this scan was being evaluated: evaluate again.
     if ((await app.evaluator.epoch()) !== epoch) await app.scans.markDirty({ instanceIds: [id] });

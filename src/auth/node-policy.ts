@@ -8,6 +8,7 @@ export const NODE_OPERATIONS: Record<string, (input: any) => string[]> = {
   'Patchline.PutScanReport': (input) => [String(input.InstanceId)],
   // Fetch the node's baseline snapshot before installing.
   GetDeployablePatchSnapshotForInstance: (input) => [String(input.InstanceId)],
+  'Patchline.GetPatchSnapshot': (input) => [String(input.InstanceId)],
 };
 
 /** The node ids a request touches if a node key may call it, else undefined (admin only). */

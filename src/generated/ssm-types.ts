@@ -830,6 +830,31 @@ export type PatchVendor = string;
 export type PatchVersion = string;
 export type PatchlineArch = string;
 export type PatchlineCount = number;
+export interface PatchlineCveForInstance {
+  CveId?: PatchlineCveId;
+  Patches?: PatchlineCvePatchList;
+}
+export type PatchlineCveForInstanceList = PatchlineCveForInstance[];
+export type PatchlineCveId = string;
+export type PatchlineCveMaxResults = number;
+export interface PatchlineCvePatch {
+  KBId?: PatchlineShortText;
+  Title?: PatchlineLongText;
+  State?: PatchlineShortText;
+  Classification?: PatchlineShortText;
+  Severity?: PatchlineShortText;
+}
+export type PatchlineCvePatchList = PatchlineCvePatch[];
+export interface PatchlineDescribeCvesForInstanceRequest {
+  InstanceId: InstanceId;
+  MaxResults?: PatchlineCveMaxResults;
+  NextToken?: NextToken;
+}
+export interface PatchlineDescribeCvesForInstanceResult {
+  InstanceId?: InstanceId;
+  Cves?: PatchlineCveForInstanceList;
+  NextToken?: NextToken;
+}
 export interface PatchlineDescribeInstancePatchStateHistoryRequest {
   InstanceId: InstanceId;
   StartTime?: DateTime;
@@ -839,6 +864,17 @@ export interface PatchlineDescribeInstancePatchStateHistoryRequest {
 }
 export interface PatchlineDescribeInstancePatchStateHistoryResult {
   History?: PatchlineInstancePatchStateHistoryList;
+  NextToken?: NextToken;
+}
+export interface PatchlineDescribeInstancesForCveRequest {
+  CveId: PatchlineCveId;
+  PatchGroup?: PatchGroup;
+  MaxResults?: PatchlineCveMaxResults;
+  NextToken?: NextToken;
+}
+export interface PatchlineDescribeInstancesForCveResult {
+  CveId?: PatchlineCveId;
+  Instances?: PatchlineInstanceForCveList;
   NextToken?: NextToken;
 }
 export interface PatchlineDescribePatchGroupStateHistoryRequest {
@@ -860,6 +896,21 @@ export interface PatchlineGetEvaluationStatusResult {
   LastEvaluationTime?: DateTime;
   NextScheduledChange?: DateTime;
 }
+export interface PatchlineGetPatchSnapshotRequest {
+  SnapshotId: SnapshotId;
+  InstanceId: InstanceId;
+}
+export interface PatchlineGetPatchSnapshotResult {
+  SnapshotId?: SnapshotId;
+  InstanceId?: InstanceId;
+  CreatedTime?: DateTime;
+  OperatingSystem?: OperatingSystem;
+  Product?: Product;
+  PatchGroup?: PatchlineShortText;
+  Baseline?: PatchlineSnapshotBaseline;
+  Install?: PatchlineSnapshotInstallList;
+  Rejected?: PatchlineSnapshotRejected;
+}
 export type PatchlineHistoryMaxResults = number;
 export type PatchlineIdList = PatchlineShortText[];
 export interface PatchlineInstalledPackage {
@@ -879,6 +930,12 @@ export interface PatchlineInstalledPackage {
   Title?: PatchlineLongText;
 }
 export type PatchlineInstalledPackageList = PatchlineInstalledPackage[];
+export interface PatchlineInstanceForCve {
+  InstanceId?: InstanceId;
+  PatchGroup?: PatchlineShortText;
+  Patches?: PatchlineCvePatchList;
+}
+export type PatchlineInstanceForCveList = PatchlineInstanceForCve[];
 export interface PatchlineInstancePatchStateHistoryEntry {
   Time?: DateTime;
   PatchGroup?: PatchGroup;
@@ -967,6 +1024,35 @@ export interface PatchlineScanPlatform {
   Product?: PatchlineShortText;
 }
 export type PatchlineShortText = string;
+export interface PatchlineSnapshotBaseline {
+  BaselineId?: BaselineId;
+  Name?: BaselineName;
+  OperatingSystem?: OperatingSystem;
+  Description?: BaselineDescription;
+  GlobalFilters?: PatchFilterGroup;
+  ApprovalRules?: PatchRuleGroup;
+  ApprovedPatches?: PatchIdList;
+  ApprovedPatchesComplianceLevel?: PatchComplianceLevel;
+  ApprovedPatchesEnableNonSecurity?: Boolean;
+  RejectedPatches?: PatchIdList;
+  RejectedPatchesAction?: PatchAction;
+  Sources?: PatchSourceList;
+  AvailableSecurityUpdatesComplianceStatus?: PatchComplianceStatus;
+}
+export interface PatchlineSnapshotInstallItem {
+  Name?: PatchlineName;
+  Architecture?: PatchlineArch;
+  Version?: PatchlineVersion;
+  KBId?: PatchlineShortText;
+  Title?: PatchlineLongText;
+  ComplianceLevel?: PatchComplianceLevel;
+  CVEIds?: PatchlineLongText;
+}
+export type PatchlineSnapshotInstallList = PatchlineSnapshotInstallItem[];
+export interface PatchlineSnapshotRejected {
+  Action?: PatchAction;
+  Names?: PatchIdList;
+}
 export interface PatchlineUpdatePackage {
   Name: PatchlineName;
   Version: PatchlineVersion;
@@ -1215,6 +1301,9 @@ export interface OperationShapes {
   'Patchline.RegisterManagedInstance': { input: PatchlineRegisterManagedInstanceRequest; output: PatchlineRegisterManagedInstanceResult };
   'Patchline.PutScanReport': { input: PatchlinePutScanReportRequest; output: PatchlinePutScanReportResult };
   'Patchline.GetEvaluationStatus': { input: PatchlineGetEvaluationStatusRequest; output: PatchlineGetEvaluationStatusResult };
+  'Patchline.GetPatchSnapshot': { input: PatchlineGetPatchSnapshotRequest; output: PatchlineGetPatchSnapshotResult };
+  'Patchline.DescribeInstancesForCve': { input: PatchlineDescribeInstancesForCveRequest; output: PatchlineDescribeInstancesForCveResult };
+  'Patchline.DescribeCvesForInstance': { input: PatchlineDescribeCvesForInstanceRequest; output: PatchlineDescribeCvesForInstanceResult };
 }
 
 export type OperationName = keyof OperationShapes;
@@ -1258,7 +1347,10 @@ export type PatchlineOperationName =
   | 'Patchline.DescribePatchGroupStateHistory'
   | 'Patchline.RegisterManagedInstance'
   | 'Patchline.PutScanReport'
-  | 'Patchline.GetEvaluationStatus';
+  | 'Patchline.GetEvaluationStatus'
+  | 'Patchline.GetPatchSnapshot'
+  | 'Patchline.DescribeInstancesForCve'
+  | 'Patchline.DescribeCvesForInstance';
 export type OperationInput<O extends OperationName> = OperationShapes[O]['input'];
 export type OperationOutput<O extends OperationName> = OperationShapes[O]['output'];
 

@@ -2,6 +2,7 @@
 // one defined answer (see docs/protocol.md):
 //
 //   GET /healthz ─────────────────────────────────────────────► 200 {"status":"ok"} (no authentication)
+//   GET /snapshots/<SnapshotId>.json?InstanceId=…&X-Amz-… ────► 200 snapshot document (presigned URL; 403 / 404 otherwise)
 //   POST /  read body (limit) ─► 413 RequestEntityTooLargeException
 //           authenticate SigV4 ─► MissingAuthenticationToken / IncompleteSignature / InvalidSignature / UnrecognizedClient
 //           content type ──────► 415 UnsupportedMediaTypeException (x-amz-json-1.1 / 1.0 / application/json accepted)
@@ -16,6 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { ServiceError, Errors } from './errors.ts';
 import { verifySigV4 } from './sigv4.ts';
 import { nodeScope } from '../auth/node-policy.ts';
+import { requestScheme, SNAPSHOT_PATH_PREFIX } from '../auth/snapshot-urls.ts';
+import { snapshotDownload } from '../api/snapshots.ts';
 import type { RequestContext } from './operation.ts';
 import type { App } from '../app.ts';
 
@@ -54,6 +57,15 @@ async function handleRequest(app: App, routes: RouteHandler[], req: IncomingMess
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, requestId, { status: 'ok' });
+      return;
+    }
+    if (req.method === 'GET' && path?.startsWith(SNAPSHOT_PATH_PREFIX) === true) {
+      // A snapshot document by its presigned URL (query-string SigV4; 403 when expired or altered).
+      operation = 'GET /snapshots';
+      const body = await readBody(req, app.config.maxBodyBytes);
+      const document = await snapshotDownload(app, { method: req.method, url: req.url ?? '/', rawHeaders: req.rawHeaders, body });
+      sendJson(res, 200, requestId, document, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      logRequest(app, requestId, operation, 200, started);
       return;
     }
     for (const route of routes) {
@@ -113,6 +125,7 @@ async function handleRequest(app: App, routes: RouteHandler[], req: IncomingMess
       principal,
       signingRegion: identity.region,
       now: Date.now(),
+      origin: { scheme: requestScheme(req.headers), host: req.headers.host },
       log: app.log,
       app,
     };

@@ -14,6 +14,11 @@ export interface RequestContext {
   signingRegion: string;
   /** Request start, epoch milliseconds. */
   now: number;
+  /**
+   * Where the request came in, for URLs an answer hands out: its Host header, and 'https' when a TLS terminator
+   * says so (X-Forwarded-Proto, Forwarded proto=), else 'http'.
+   */
+  origin?: { scheme: 'http' | 'https'; host: string | undefined };
   log: Logger;
   app: App;
 }

@@ -247,3 +247,153 @@ export async function verifySigV4(req: SignedRequest, lookupSecret: SecretLookup
   }
   return { accessKeyId: auth.accessKeyId, region: auth.region, requestTime };
 }
+
+// ---- query-string (presigned) signatures ------------------------------------------------------------------------
+// Only for URLs Patchline itself hands out (GET /snapshots/…): the server signs them with an internal key and
+// verifies them by the same rules as header signatures (scope, date, signed host header, constant-time compare),
+// plus X-Amz-Expires. Failures are HTTP 403 with the same JSON error body as every other answer.
+
+/** The longest validity a presigned URL may claim (24 hours). */
+export const MAX_PRESIGNED_EXPIRES_SECONDS = 86_400;
+
+const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature'] as const;
+const presignError = (code: string, message: string) => new ServiceError(code, message, { status: 403 });
+
+export interface PresignInput {
+  accessKeyId: string;
+  secret: string;
+  region: string;
+  method: string;
+  /** The Host header the URL will be fetched with (lower-case host, port only when not the scheme's default). */
+  host: string;
+  /** The URL path, already percent-encoded where needed (e.g. /snapshots/<id>.json). */
+  path: string;
+  /** Further query parameters, covered by the signature. */
+  query?: Record<string, string>;
+  expiresSeconds: number;
+  /** Signing time, epoch ms. */
+  now: number;
+}
+
+/** The query string (without '?') of a SigV4 presigned URL: the given parameters, then X-Amz-*, then X-Amz-Signature. */
+export function presignQuery(input: PresignInput): string {
+  if (!Number.isInteger(input.expiresSeconds) || input.expiresSeconds < 1 || input.expiresSeconds > MAX_PRESIGNED_EXPIRES_SECONDS) {
+    throw new Error(`presigned URLs are valid 1 to ${MAX_PRESIGNED_EXPIRES_SECONDS} seconds, not ${input.expiresSeconds}`);
+  }
+  const amzDate = formatAmzDate(input.now);
+  const date = amzDate.slice(0, 8);
+  const scope = `${date}/${input.region}/${SIGNING_SERVICE}/aws4_request`;
+  const params: Array<[string, string]> = [
+    ...Object.entries(input.query ?? {}),
+    ['X-Amz-Algorithm', ALGORITHM],
+    ['X-Amz-Credential', `${input.accessKeyId}/${scope}`],
+    ['X-Amz-Date', amzDate],
+    ['X-Amz-Expires', String(input.expiresSeconds)],
+    ['X-Amz-SignedHeaders', 'host'],
+  ];
+  const unsigned = params.map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`).join('&');
+  const canonicalRequest = [input.method, canonicalPath(input.path), canonicalQuery(unsigned), `host:${input.host}\n`, 'host', sha256Hex('')].join('\n');
+  const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
+  const signature = createHmac('sha256', signingKey(input.secret, date, input.region, SIGNING_SERVICE)).update(stringToSign).digest('hex');
+  return `${unsigned}&X-Amz-Signature=${signature}`;
+}
+
+function decodeQueryPart(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, '%20'));
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * Verifies a presigned (query-string) SigV4 request. Resolves with the signer's identity and when the URL expires,
+ * or throws a 403 ServiceError: MissingAuthenticationTokenException (no signature parameters),
+ * IncompleteSignatureException (malformed parameters), AccessDeniedException (expired), InvalidSignatureException
+ * (wrong signature, scope or date) or UnrecognizedClientException (unknown key).
+ */
+export async function verifyPresigned(req: SignedRequest, lookupSecret: SecretLookup, now = Date.now()): Promise<VerifiedIdentity & { expiresAt: number }> {
+  const headers = new Map<string, string>();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    const value = req.rawHeaders[i + 1]!.trim().replace(/\s+/g, ' ');
+    const prev = headers.get(name);
+    headers.set(name, prev === undefined ? value : `${prev},${value}`);
+  }
+  const q = req.url.indexOf('?');
+  const path = q < 0 ? req.url : req.url.slice(0, q);
+  const rawPairs = q < 0 ? [] : req.url.slice(q + 1).split('&').filter((p) => p !== '');
+  const params = new Map<string, string>();
+  const unsignedPairs: string[] = [];
+  for (const pair of rawPairs) {
+    const eq = pair.indexOf('=');
+    const key = decodeQueryPart(eq < 0 ? pair : pair.slice(0, eq));
+    const value = decodeQueryPart(eq < 0 ? '' : pair.slice(eq + 1));
+    if ((PRESIGN_PARAMS as readonly string[]).includes(key)) {
+      if (params.has(key)) throw presignError('IncompleteSignatureException', `Query parameter ${key} is given more than once.`);
+      params.set(key, value);
+    }
+    if (key !== 'X-Amz-Signature') unsignedPairs.push(pair);
+  }
+  if (params.size === 0) {
+    throw presignError('MissingAuthenticationTokenException', 'This URL needs a query-string signature (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Signature).');
+  }
+  if (headers.has('authorization')) {
+    throw presignError('IncompleteSignatureException', 'Use either an Authorization header or a query-string signature, not both.');
+  }
+  const missing = PRESIGN_PARAMS.filter((p) => !params.get(p));
+  if (missing.length > 0) throw presignError('IncompleteSignatureException', `The query-string signature lacks ${missing.join(', ')}.`);
+  const algorithm = params.get('X-Amz-Algorithm')!;
+  if (algorithm !== ALGORITHM) throw presignError('IncompleteSignatureException', `Unsupported X-Amz-Algorithm '${algorithm}'. Only ${ALGORITHM} is accepted.`);
+  const credential = params.get('X-Amz-Credential')!.split('/');
+  if (credential.length !== 5 || credential.some((c) => c === '')) {
+    throw presignError('IncompleteSignatureException', `X-Amz-Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${params.get('X-Amz-Credential')}'`);
+  }
+  const [accessKeyId, date, region, service, terminal] = credential as [string, string, string, string, string];
+  const amzDate = params.get('X-Amz-Date')!;
+  const requestTime = parseAmzDate(amzDate);
+  if (Number.isNaN(requestTime)) throw presignError('IncompleteSignatureException', `X-Amz-Date must be in ISO-8601 'basic format'. Got '${amzDate}'.`);
+  const expiresText = params.get('X-Amz-Expires')!;
+  const expires = /^\d{1,6}$/.test(expiresText) ? Number(expiresText) : Number.NaN;
+  if (!(expires >= 1 && expires <= MAX_PRESIGNED_EXPIRES_SECONDS)) {
+    throw presignError('IncompleteSignatureException', `X-Amz-Expires must be a whole number of seconds from 1 to ${MAX_PRESIGNED_EXPIRES_SECONDS}, got '${expiresText}'.`);
+  }
+  if (terminal !== 'aws4_request') throw presignError('InvalidSignatureException', `Credential should be scoped with a valid terminator: 'aws4_request', not '${terminal}'.`);
+  if (service !== SIGNING_SERVICE) throw presignError('InvalidSignatureException', `Credential should be scoped to correct service: '${SIGNING_SERVICE}'. `);
+  if (date !== amzDate.slice(0, 8)) {
+    throw presignError('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from X-Amz-Date: '${date}' != '${amzDate.slice(0, 8)}'.`);
+  }
+  if (requestTime > now + MAX_CLOCK_SKEW_MS) {
+    throw presignError('InvalidSignatureException', `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(now + MAX_CLOCK_SKEW_MS)} (${formatAmzDate(now)} + 15 min.)`);
+  }
+  const expiresAt = requestTime + expires * 1000;
+  if (now > expiresAt) throw presignError('AccessDeniedException', `Request has expired: the URL was valid until ${formatAmzDate(expiresAt)}; it is now ${formatAmzDate(now)}.`);
+  const signedHeaders = params.get('X-Amz-SignedHeaders')!.split(';');
+  if (!signedHeaders.includes('host')) throw presignError('InvalidSignatureException', `'host' must be a signed header (X-Amz-SignedHeaders).`);
+  if ([...signedHeaders].sort().join(';') !== signedHeaders.join(';') || signedHeaders.some((h) => h !== h.toLowerCase())) {
+    throw presignError('InvalidSignatureException', 'X-Amz-SignedHeaders must be lower-case and sorted.');
+  }
+  for (const name of signedHeaders) {
+    if (!headers.has(name)) throw presignError('InvalidSignatureException', `Signed header '${name}' is not present in the request.`);
+  }
+  const secret = await lookupSecret(accessKeyId);
+  if (secret === undefined) throw presignError('UnrecognizedClientException', 'The access key in X-Amz-Credential is not valid for this URL.');
+
+  const canonicalRequest = [
+    req.method,
+    canonicalPath(path),
+    canonicalQuery(unsignedPairs.join('&')),
+    signedHeaders.map((h) => `${h}:${headers.get(h)}\n`).join(''),
+    signedHeaders.join(';'),
+    sha256Hex(req.body),
+  ].join('\n');
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
+  const expected = createHmac('sha256', signingKey(secret, date, region, service)).update(stringToSign).digest();
+  const signature = params.get('X-Amz-Signature')!;
+  const given = /^[0-9a-f]{64}$/.test(signature) ? Buffer.from(signature, 'hex') : Buffer.alloc(0);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw presignError('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
+  }
+  return { accessKeyId, region, requestTime, expiresAt };
+}

@@ -18,7 +18,10 @@ import { summarizePatchRows, type Counters, type PatchRow } from '../domain/patc
 import { sortPatchRows } from '../domain/patch-rows.ts';
 import type { PatchReportWrite } from '../store/reporting-store.ts';
 import type { NodeScansTable } from '../store/schema.ts';
-import type { Db } from '../store/store.ts';
+import type { Db, Store } from '../store/store.ts';
+import type { ScanStore } from '../store/scan-store.ts';
+import { AdvisoryStore } from '../store/advisory-store.ts';
+import { AdvisoryLabeller } from './advisory-labels.ts';
 
 export interface Resolution {
   registrations: Map<string, string>;
@@ -46,9 +49,20 @@ export interface ChangeNotice {
 const INSTALLED_STATES = new Set(['Installed', 'InstalledOther', 'InstalledRejected', 'InstalledPendingReboot']);
 const EPOCH_KEY = 'evaluation_epoch';
 
+/**
+ * Marks the nodes a change affects and moves the evaluation epoch, from any process on the store (the server's
+ * background loop picks the nodes up). `patchline advisories import` calls it without a running server.
+ */
+export async function markChanged(store: Store, scans: ScanStore, change: ChangeNotice): Promise<number> {
+  await store.setMeta(EPOCH_KEY, `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  return scans.markDirty(change);
+}
+
 export class Evaluator {
   readonly #app: App;
-  readonly index = new PackageIndex('identity');
+  #index = new PackageIndex('identity');
+  /** Advisory labels from the catalogue, applied to every scan just before it is evaluated. */
+  readonly advisories: AdvisoryLabeller;
   readonly #compiled = new Map<string, { modified: number; compiled: CompiledBaseline; memo: DecisionMemo }>();
   /** Descriptor ids of engine rows (shared between nodes with the same package and decision). */
   readonly #rowIds = new WeakMap<PatchRow, number>();
@@ -57,6 +71,23 @@ export class Evaluator {
 
   constructor(app: App) {
     this.#app = app;
+    this.advisories = new AdvisoryLabeller(new AdvisoryStore(app.store));
+  }
+
+  /** The fleet's package index (replaced, with the baseline memos, when the advisory catalogue changes). */
+  get index(): PackageIndex {
+    return this.#index;
+  }
+
+  /**
+   * Follows the advisory catalogue: when its version moved, labelled objects of the old version are dropped, and
+   * with them the package index and decision memos that refer to them.
+   */
+  async refreshAdvisories(): Promise<void> {
+    if (await this.advisories.refresh()) {
+      this.#index = new PackageIndex('identity');
+      this.#compiled.clear();
+    }
   }
 
   // ---- resolution ------------------------------------------------------------------------------------------------
@@ -88,10 +119,15 @@ export class Evaluator {
 
   // ---- evaluation ------------------------------------------------------------------------------------------------
 
-  /** Evaluates one prepared scan; `now` in epoch ms. */
-  async evaluate(prepared: PreparedScan, installedTimes: Map<ScanPackage, number>, baseline: Baseline, now: number): Promise<NodeEvaluationResult> {
+  /**
+   * Evaluates one prepared scan, its candidates labelled from the advisory catalogue; `now` in epoch ms.
+   * `advisoriesChecked`: the caller has just called refreshAdvisories (a batch does it once).
+   */
+  async evaluate(prepared: PreparedScan, installedTimes: Map<ScanPackage, number>, baseline: Baseline, now: number, advisoriesChecked = false): Promise<NodeEvaluationResult> {
+    if (!advisoriesChecked) await this.refreshAdvisories();
+    const labelled = await this.advisories.label(prepared);
     const { compiled, memo } = this.#compiledFor(baseline);
-    const result = evaluateNode(prepared, compiled, Math.floor(now / 1000), memo);
+    const result = evaluateNode(labelled, compiled, Math.floor(now / 1000), memo);
     const engineRows = sortPatchRows([...result.rows]);
     const descriptorIds = await this.descriptorIds(engineRows);
     const rows = engineRows.map((r) => withInstalledTime(r, installedTimes));
@@ -137,7 +173,6 @@ export class Evaluator {
       source: 'scan',
       compliance: {
         type: 'Patch',
-        items: [],
         summary: summarizePatchRows(e.rows, e.compiled.availableSecurityUpdatesNonCompliant),
         executionTime: Number(scan.operation_end),
         executionType: 'Command',
@@ -156,8 +191,7 @@ export class Evaluator {
 
   /** Marks the nodes a change affects (one UPDATE; awaited so status is exact when the API answers). */
   async notify(change: ChangeNotice): Promise<void> {
-    await this.#app.store.setMeta(EPOCH_KEY, `${Date.now()}-${Math.random().toString(36).slice(2)}`);
-    const marked = await this.#app.scans.markDirty(change);
+    const marked = await markChanged(this.#app.store, this.#app.scans, change);
     if (marked > 0) this.#wake?.();
   }
 
@@ -167,6 +201,8 @@ export class Evaluator {
     const claimed = await app.scans.claimDirty(limit, now);
     if (claimed.length === 0) return 0;
     const ids = claimed.map((r) => r.instance_id);
+    // After the claim: a catalogue change marked these nodes before it, so this batch sees that version.
+    await this.refreshAdvisories();
     const scans = await app.scans.decode(claimed, this.index);
     const resolution = await this.resolution();
     const tags = new Map((await app.store.db.selectFrom('nodes').select(['instance_id', 'patch_group_tag']).where('instance_id', 'in', ids).execute())
@@ -175,7 +211,7 @@ export class Evaluator {
     for (const s of scans) {
       const group = tags.get(s.row.instance_id) ?? null;
       const baseline = await this.baselineFor(s.row.operating_system, group, resolution);
-      const e = await this.evaluate(s.prepared, s.installedTimes, baseline, now);
+      const e = await this.evaluate(s.prepared, s.installedTimes, baseline, now, true);
       work.push({ row: s.row, write: this.reportWrite(s.row.instance_id, s.row, group, e, now, false), e });
     }
     await app.store.transaction(async (trx) => {

@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import type { App } from '../app.ts';
 import { COUNTER_COLUMN, COUNTER_NAMES } from '../domain/patch-state.ts';
+import { pruneSnapshots } from '../store/snapshot-store.ts';
 
 const GROUP_COLUMNS = ['instances', ...COUNTER_NAMES.map((n) => `with_${COUNTER_COLUMN[n]}`)];
 
@@ -34,7 +35,10 @@ export async function pruneHistory(app: App, now = Date.now()): Promise<{ nodes:
   return { nodes: Number(nodes.numDeletedRows), groups: Number(groups.numDeletedRows) };
 }
 
-/** Runs the snapshot at every interval boundary and the pruning hourly; returns a stop function. */
+/**
+ * Runs the snapshot at every interval boundary and the pruning hourly (history past its retention, deployable
+ * patch snapshots past their 3 days); returns a stop function.
+ */
 export function startHistoryJobs(app: App): () => void {
   const interval = app.config.historyIntervalMinutes * 60_000;
   let timer: NodeJS.Timeout | undefined;
@@ -45,6 +49,7 @@ export function startHistoryJobs(app: App): () => void {
       if (Date.now() - lastPrune > 3_600_000) {
         lastPrune = Date.now();
         await pruneHistory(app);
+        await pruneSnapshots(app.store.db, Date.now());
       }
     } catch (err) {
       app.log.warn('history job failed', { error: err });

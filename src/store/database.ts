@@ -11,14 +11,39 @@ import type { DatabaseSchema } from './schema.ts';
 export type Engine = 'sqlite' | 'postgres';
 
 /**
- * SQLite transactions start with BEGIN IMMEDIATE: the write lock is taken up front, so two processes writing the
- * same database wait for each other (busy_timeout) instead of failing with SQLITE_BUSY when a reader upgrades.
+ * SQLite write transactions start with BEGIN IMMEDIATE: the write lock is taken up front, so two processes writing
+ * the same database never fail with SQLITE_BUSY half-way when a reader upgrades. Waiting for that lock must not
+ * block the event loop (better-sqlite3 is synchronous, and SQLite's busy handler sleeps): the attempt is made with
+ * busy_timeout 0 and, while another process holds the lock, retried after short asynchronous pauses.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #sqlite: SQLite.Database;
+
+  constructor(config: ConstructorParameters<typeof SqliteDriver>[0] & { database: SQLite.Database }) {
+    super(config);
+    this.#sqlite = config.database;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    const deadline = Date.now() + WRITE_LOCK_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      this.#sqlite.pragma('busy_timeout = 0');
+      try {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      } finally {
+        this.#sqlite.pragma(`busy_timeout = ${READ_BUSY_TIMEOUT_MS}`);
+      }
+      // 0.1 ms, then up to ~2 ms with jitter: transactions here last a millisecond or two.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2, 0.1 * 2 ** attempt) * (0.5 + Math.random())));
+    }
   }
 }
+
+const WRITE_LOCK_TIMEOUT_MS = 30_000;
+const READ_BUSY_TIMEOUT_MS = 10_000;
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
@@ -27,7 +52,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
     this.#config = config;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config as ConstructorParameters<typeof SqliteDriver>[0] & { database: SQLite.Database });
   }
 }
 
@@ -84,7 +109,7 @@ export function openDatabase(options: OpenOptions): OpenDatabase {
   sqlite.pragma('journal_mode = WAL');
   if (file !== ':memory:') for (const f of [`${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma(`busy_timeout = ${READ_BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');

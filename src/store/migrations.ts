@@ -98,6 +98,57 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       await db.schema.createIndex('node_scans_next_change').on('node_scans').column('next_change_at').execute();
     },
   },
+  '0006-advisories': {
+    async up(db: Kysely<any>) {
+      // The advisory catalogue (`patchline advisories import`, src/services/advisory-import.ts): one row per
+      // advisory record (key = Advisory.key, re-imports update in place) and one per fixed package build, indexed
+      // for matching scan candidates by (family, name) and (family, source name).
+      await db.schema.createTable('advisories')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('family', 'text', (c) => c.notNull())
+        .addColumn('distribution', 'text')
+        .addColumn('classification', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text')
+        .addColumn('title', 'text')
+        .addColumn('issued', 'bigint')
+        .addColumn('updated', 'bigint')
+        .addColumn('cve_ids', 'text', (c) => c.notNull())
+        .addColumn('bugzilla_ids', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('imported_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('advisories_family').on('advisories').columns(['family', 'key']).execute();
+      await db.schema.createIndex('advisories_id').on('advisories').column('id').execute();
+      await db.schema.createTable('advisory_packages')
+        .addColumn('advisory_key', 'text', (c) => c.notNull())
+        .addColumn('family', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('source_name', 'text')
+        .addColumn('distribution', 'text')
+        .addColumn('fixed_version', 'text', (c) => c.notNull())
+        .addColumn('introduced_version', 'text')
+        .addColumn('arch', 'text')
+        .addColumn('data', 'text')
+        .execute();
+      await db.schema.createIndex('advisory_packages_advisory').on('advisory_packages').column('advisory_key').execute();
+      await db.schema.createIndex('advisory_packages_name').on('advisory_packages').columns(['family', 'name']).execute();
+      await db.schema.createIndex('advisory_packages_source').on('advisory_packages').columns(['family', 'source_name']).execute();
+      // The CVE index of the nodes' reports (Patchline.DescribeInstancesForCve): the CVEs listed by each node's
+      // Missing/Failed rows, replaced with the rows in ReportingStore.applyPatchReportsIn.
+      await db.schema.createTable('node_cves')
+        .addColumn('cve_id', 'text', (c) => c.notNull())
+        .addColumn('instance_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('node_cves_pk', ['cve_id', 'instance_id'])
+        .execute();
+      await db.schema.createIndex('node_cves_instance').on('node_cves').columns(['instance_id', 'cve_id']).execute();
+      // Scanned nodes are re-evaluated once, which fills node_cves for them; inventory-reported nodes fill it with
+      // their next report.
+      await db.updateTable('node_scans').set((eb) => ({ dirty: 1, dirty_seq: eb('dirty_seq', '+', 1) })).execute();
+    },
+  },
   '0003-activations': {
     async up(db: Kysely<any>) {
       await db.schema.createTable('activations')
@@ -112,6 +163,46 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
         .addColumn('created_date', 'bigint', (c) => c.notNull())
         .addColumn('tags', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0007-catalogue': {
+    async up(db: Kysely<any>) {
+      // The patch catalogue: every update candidate a scan reported, per product (package ids refer to the shared
+      // package dictionary, patch_descriptors kind 'p').
+      await db.schema.createTable('catalogue_patches')
+        .addColumn('product', 'text', (c) => c.notNull())
+        .addColumn('package_id', 'integer', (c) => c.notNull())
+        .addColumn('operating_system', 'text', (c) => c.notNull())
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('catalogue_patches_pk', ['product', 'package_id'])
+        .execute();
+      await db.schema.createIndex('catalogue_patches_os').on('catalogue_patches').columns(['operating_system', 'product', 'package_id']).execute();
+      // Deployable snapshots: the frozen baseline shared by the nodes of one run (SnapshotId, patch group, OS, and
+      // the BaselineOverride if any), and the document handed to each node.
+      await db.schema.createTable('patch_snapshots')
+        .addColumn('snapshot_id', 'text', (c) => c.notNull())
+        .addColumn('patch_group', 'text', (c) => c.notNull())
+        .addColumn('operating_system', 'text', (c) => c.notNull())
+        .addColumn('baseline_source', 'text', (c) => c.notNull())
+        .addColumn('instance_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('baseline', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('patch_snapshots_pk', ['snapshot_id', 'patch_group', 'operating_system', 'baseline_source'])
+        .execute();
+      await db.schema.createIndex('patch_snapshots_created').on('patch_snapshots').column('created_at').execute();
+      await db.schema.createTable('patch_snapshot_nodes')
+        .addColumn('snapshot_id', 'text', (c) => c.notNull())
+        .addColumn('instance_id', 'text', (c) => c.notNull())
+        .addColumn('patch_group', 'text', (c) => c.notNull())
+        .addColumn('operating_system', 'text', (c) => c.notNull())
+        .addColumn('baseline_source', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('issued_at', 'bigint', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('patch_snapshot_nodes_pk', ['snapshot_id', 'instance_id'])
+        .execute();
+      await db.schema.createIndex('patch_snapshot_nodes_issued').on('patch_snapshot_nodes').column('issued_at').execute();
     },
   },
   };

@@ -7,7 +7,7 @@
 // old contribution and adds the new one. Counter rows are split into SHARDS by node id so concurrent writers
 // for one group rarely wait on the same row; a read sums a group's shards (constant cost, whatever its size).
 
-import { sql, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Store, Db } from './store.ts';
 import type { DatabaseSchema, NodePatchStateTable, NodesTable, ResourceComplianceTable, PatchCounters, SeverityCounts } from './schema.ts';
 import {
@@ -26,6 +26,21 @@ export function shardOf(id: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0) % SHARDS;
+}
+
+const CVE_ID_RE = /^CVE-\d{4}-\d{4,}$/;
+
+/** The CVE ids a node's Missing and Failed rows list (upper-cased; other tokens in CVEIds are ignored). */
+export function cvesOfRows(rows: readonly PatchRow[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of rows) {
+    if (!r.CVEIds || (r.State !== 'Missing' && r.State !== 'Failed')) continue;
+    for (const part of r.CVEIds.split(',')) {
+      const id = part.trim().toUpperCase();
+      if (CVE_ID_RE.test(id)) out.add(id);
+    }
+  }
+  return out;
 }
 
 export function resourceTypeOf(instanceId: string): string {
@@ -54,8 +69,6 @@ export interface ComplianceInput {
   type: string;
   /** Items as stored (AWS:ComplianceItem, PutComplianceItems); undefined = derived from the patch rows. */
   storedItems?: ComplianceItemRecord[];
-  /** The items the summary is computed from (stored or derived). */
-  items: ComplianceItemRecord[];
   summary: ComplianceSummary;
   executionTime: number;
   executionId?: string;
@@ -155,6 +168,7 @@ export class ReportingStore {
   readonly #store: Store;
   readonly #rows = new RowCache(2048);
   readonly descriptors: DescriptorDictionary<RowDescriptor>;
+  #groupCountsSql: string | undefined;
 
   constructor(store: Store) {
     this.#store = store;
@@ -304,7 +318,37 @@ export class ReportingStore {
       patch_group: r.summary.patchGroup,
       summary: JSON.stringify({ ...r.summary.counters, Operation: r.summary.operation, BaselineId: r.summary.baselineId, OperationEndTime: r.summary.operationEnd }),
     }))).execute();
+    await this.#writeNodeCvesIn(trx, reports);
     return seqs;
+  }
+
+  /**
+   * The CVE index (node_cves) follows the rows just written: the CVEs of each node's Missing and Failed rows.
+   * Only nodes whose set changed are rewritten, so re-evaluations that change nothing write nothing here.
+   */
+  async #writeNodeCvesIn(trx: Transaction<DatabaseSchema>, reports: readonly PatchReportWrite[]): Promise<void> {
+    const wanted = new Map<string, Set<string>>();
+    for (const r of reports) wanted.set(r.instanceId, cvesOfRows(r.rows));
+    const current = new Map<string, Set<string>>();
+    const ids = [...wanted.keys()];
+    for (let c = 0; c < ids.length; c += 500) {
+      const rows = await trx.selectFrom('node_cves').select(['instance_id', 'cve_id']).where('instance_id', 'in', ids.slice(c, c + 500)).execute();
+      for (const row of rows) {
+        let set = current.get(row.instance_id);
+        if (set === undefined) current.set(row.instance_id, (set = new Set()));
+        set.add(row.cve_id);
+      }
+    }
+    const rewrite: string[] = [];
+    const insert: Array<{ cve_id: string; instance_id: string }> = [];
+    for (const [id, cves] of wanted) {
+      const had = current.get(id);
+      if ((had?.size ?? 0) === cves.size && [...cves].every((c) => had!.has(c))) continue;
+      if (had !== undefined) rewrite.push(id);
+      for (const cve of cves) insert.push({ cve_id: cve, instance_id: id });
+    }
+    for (let c = 0; c < rewrite.length; c += 500) await trx.deleteFrom('node_cves').where('instance_id', 'in', rewrite.slice(c, c + 500)).execute();
+    for (let c = 0; c < insert.length; c += 1000) await trx.insertInto('node_cves').values(insert.slice(c, c + 1000)).execute();
   }
 
   /**
@@ -320,7 +364,7 @@ export class ReportingStore {
     for (const c of compliance) {
       await this.#addComplianceCounts(trx, c.compliance_type, shard, complianceVector({ status: c.status, overallSeverity: c.overall_severity }, -1));
     }
-    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history', 'node_scans'] as const) {
+    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history', 'node_scans', 'node_cves'] as const) {
       await trx.deleteFrom(table).where('instance_id', '=', instanceId).execute();
     }
     await trx.deleteFrom('tags').where('resource_type', '=', 'ManagedInstance').where('resource_id', '=', instanceId).execute();
@@ -419,25 +463,30 @@ export class ReportingStore {
 
   /** The node's patch rows (sorted by KBId, Title), or undefined if it never reported. Decoded rows are cached. */
   async getPatchRows(instanceId: string, db: Db = this.db): Promise<{ seq: number; rows: PatchRow[] } | undefined> {
+    // The sequence number alone first: a cached node (the common case when paging) skips reading its rows.
+    const head = await db.selectFrom('node_patches').select('report_seq').where('instance_id', '=', instanceId).executeTakeFirst();
+    if (head === undefined) return undefined;
+    const seq = Number(head.report_seq);
+    const cached = this.#rows.get(instanceId, seq);
+    if (cached !== undefined) return { seq, rows: cached };
     const row = await db.selectFrom('node_patches').select(['report_seq', 'data']).where('instance_id', '=', instanceId).executeTakeFirst();
     if (row === undefined) return undefined;
-    const seq = Number(row.report_seq);
-    let rows = this.#rows.get(instanceId, seq);
-    if (rows === undefined) {
-      const encoded = readPatchRows(row.data);
-      await this.descriptors.load(encoded.descriptorIds);
-      rows = encoded.decode((id) => this.descriptors.get(id));
-      this.#rows.set(instanceId, seq, rows);
-    }
-    return { seq, rows };
+    const encoded = readPatchRows(row.data);
+    await this.descriptors.load(encoded.descriptorIds);
+    const rows = encoded.decode((id) => this.descriptors.get(id));
+    this.#rows.set(instanceId, Number(row.report_seq), rows);
+    return { seq: Number(row.report_seq), rows };
   }
 
   /** DescribePatchGroupState: the sum of the group's shards. */
   async groupCounts(patchGroup: string, db: Db = this.db): Promise<Record<string, number>> {
-    const row = await db.selectFrom('patch_group_counts')
+    // The hottest read of all (DescribePatchGroupState): its SQL is compiled once and reused with a new parameter.
+    this.#groupCountsSql ??= db.selectFrom('patch_group_counts')
       .select(GROUP_COLUMNS.map((c) => sql<number>`coalesce(sum(${sql.ref(c)}), 0)`.as(c)))
-      .where('patch_group', '=', patchGroup).executeTakeFirstOrThrow();
-    return Object.fromEntries(GROUP_COLUMNS.map((c) => [c, Number((row as Record<string, unknown>)[c])]));
+      .where('patch_group', '=', '').compile().sql;
+    const result = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(this.#groupCountsSql, [patchGroup]));
+    const row = result.rows[0] ?? {};
+    return Object.fromEntries(GROUP_COLUMNS.map((c) => [c, Number(row[c] ?? 0)]));
   }
 
   async complianceTypeCounts(db: Db = this.db): Promise<Array<Record<string, number | string>>> {

@@ -243,6 +243,93 @@ export interface NodeScansTable {
   claimed_until: number | null;
 }
 
+/** The patch catalogue: update candidates reported by scans, per product (DescribeAvailablePatches). */
+export interface CataloguePatchesTable {
+  product: string;
+  /** The package version in the shared package dictionary (patch_descriptors). */
+  package_id: number;
+  operating_system: string;
+  first_seen: number;
+  /** Refreshed at most once an hour per entry (so scans of one product rarely write the same rows). */
+  last_seen: number;
+}
+
+/** A deployable snapshot's frozen baseline, shared by every node of one run (GetDeployablePatchSnapshotForInstance). */
+export interface PatchSnapshotsTable {
+  snapshot_id: string;
+  /** The node's patch group ('' for none). */
+  patch_group: string;
+  operating_system: string;
+  /** '' for the node's resolved baseline; 'override:<sha256>' for a BaselineOverride. */
+  baseline_source: string;
+  /** The node whose call created the snapshot. */
+  instance_id: string;
+  created_at: number;
+  /** JSON of the frozen baseline definition. */
+  baseline: string;
+}
+
+/** The snapshot document handed to one node (Patchline.GetPatchSnapshot, the presigned download URL). */
+export interface PatchSnapshotNodesTable {
+  snapshot_id: string;
+  instance_id: string;
+  patch_group: string;
+  operating_system: string;
+  baseline_source: string;
+  /** The shared snapshot's creation time. */
+  created_at: number;
+  /** When this node's document was last issued. */
+  issued_at: number;
+  /** JSON of the snapshot document (docs/api.md). */
+  document: string;
+}
+
+/** One imported advisory record (src/domain/advisories/advisory.ts `Advisory`); `key` is Advisory.key. */
+export interface AdvisoriesTable {
+  key: string;
+  id: string;
+  source: string;
+  /** rpm | dpkg | apk: the version scheme of the fixed versions. */
+  family: string;
+  distribution: string | null;
+  classification: string;
+  severity: string | null;
+  title: string | null;
+  /** Epoch ms. */
+  issued: number | null;
+  updated: number | null;
+  /** Comma-separated CVE ids ('' for none). */
+  cve_ids: string;
+  /** Comma-separated Bugzilla ids ('' for none). */
+  bugzilla_ids: string;
+  /** JSON of the rest of the record (description, vendorSeverity, references, unfixedPackages, rebootSuggested). */
+  data: string;
+  /** Hash of the whole record: a re-import of an unchanged record writes nothing. */
+  content_hash: string;
+  imported_at: number;
+}
+
+/** One fixed package build of an advisory (Advisory.packages): what labelling matches scan candidates against. */
+export interface AdvisoryPackagesTable {
+  advisory_key: string;
+  family: string;
+  name: string;
+  source_name: string | null;
+  distribution: string | null;
+  fixed_version: string;
+  /** OSV multi-range records: the version the fixed range starts at. */
+  introduced_version: string | null;
+  arch: string | null;
+  /** JSON of the other package fields (epoch, version, release, ecosystem, module, filename), or null. */
+  data: string | null;
+}
+
+/** The CVEs listed by a node's Missing/Failed rows (Patchline.DescribeInstancesForCve), written with the rows. */
+export interface NodeCvesTable {
+  cve_id: string;
+  instance_id: string;
+}
+
 export interface DatabaseSchema {
   meta: MetaTable;
   access_keys: AccessKeysTable;
@@ -263,4 +350,10 @@ export interface DatabaseSchema {
   activations: ActivationsTable;
   patch_descriptors: PatchDescriptorsTable;
   node_scans: NodeScansTable;
+  advisories: AdvisoriesTable;
+  advisory_packages: AdvisoryPackagesTable;
+  node_cves: NodeCvesTable;
+  catalogue_patches: CataloguePatchesTable;
+  patch_snapshots: PatchSnapshotsTable;
+  patch_snapshot_nodes: PatchSnapshotNodesTable;
 }
