@@ -16,3 +16,5 @@ await build({
   logLevel: 'warning',
 });
 process.stderr.write(`built dist/cli.js in ${Date.now() - started} ms\n`);
+// The agent's one-file build, which the server hands out to nodes (GET /agent/patchline-agent.js).
+await import('./build-agent.mjs');

@@ -16,6 +16,8 @@ Commands:
             DSA/DLA/CVE lists; docs/advisories.md) into the catalogue that labels scanned updates. Each file is one
             transaction. Takes --data-dir / --database-url like serve; --distribution KEY for updateinfo files that
             name no release (e.g. rocky:8); --json for a JSON summary. Exit 1 if any file failed.
+  install-command --endpoint URL [--activation-id ID --activation-code CODE]
+            Print the one command that installs the agent on a node (and registers it with the activation).
   agent register|scan|install|run|status
             The node agent (docs/agent.md); also built alone into dist/patchline-agent.js (npm run build:agent).
 
@@ -74,6 +76,19 @@ async function main(argv: string[]): Promise<number> {
     return runAdvisoriesImport(config, positionals, {
       json: values.json === true,
       ...(values.distribution !== undefined ? { distribution: values.distribution } : {}),
+    });
+  }
+  if (command === 'install-command') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { endpoint: { type: 'string' }, 'activation-id': { type: 'string' }, 'activation-code': { type: 'string' }, region: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } },
+      strict: true,
+    });
+    const config = loadServerConfig({ flags: values, env: process.env });
+    const { runInstallCommand } = await import('./services/install-command.ts');
+    return runInstallCommand({
+      endpoint: values.endpoint ?? `http://${config.host}:${config.port}`, region: config.region, dataDir: config.dataDir, json: values.json === true,
+      ...(values['activation-id'] ? { activationId: values['activation-id'] } : {}), ...(values['activation-code'] ? { activationCode: values['activation-code'] } : {}),
     });
   }
   if (command === 'agent') return (await import('./agent/cli.ts')).runAgent(rest);

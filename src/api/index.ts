@@ -12,6 +12,7 @@ import { nodeOperations } from './nodes.ts';
 import { historyOperations } from './history.ts';
 import { activationOperations } from './activations.ts';
 import { scanReportOperations } from './scan-report.ts';
+import { agentDownloadOperations } from './agent-download.ts';
 import { cveOperations } from './cves.ts';
 import { catalogueOperations } from './catalogue.ts';
 import { snapshotOperations } from './snapshots.ts';
@@ -28,6 +29,7 @@ export const allOperations: OperationTable = {
   ...historyOperations,
   ...activationOperations,
   ...scanReportOperations,
+  ...agentDownloadOperations,
   ...cveOperations,
   ...catalogueOperations,
   ...snapshotOperations,

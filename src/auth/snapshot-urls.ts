@@ -10,6 +10,8 @@ import { presignQuery, verifyPresigned, type SignedRequest } from '../server/sig
 export const SNAPSHOT_URL_KEY_ID = 'PLSNAPSHOTURLSIGNER0';
 export const SNAPSHOT_URL_LIFETIME_SECONDS = 86_400;
 export const SNAPSHOT_PATH_PREFIX = '/snapshots/';
+/** Where the agent's one-file build is downloaded from (presigned like snapshot documents). */
+export const AGENT_PATH = '/agent/patchline-agent.js';
 
 export interface RequestOrigin {
   scheme: 'http' | 'https';
@@ -60,6 +62,16 @@ export class SnapshotUrls {
       now: this.clock(),
     });
     return `${origin.scheme}://${host}${path}?${query}`;
+  }
+
+  /** The presigned URL of the agent's one-file build (GET /agent/patchline-agent.js), valid 24 hours. */
+  agentUrl(origin: RequestOrigin, fallbackHost: string): string {
+    const host = urlHost(origin.host !== undefined && origin.host !== '' ? origin.host : fallbackHost, origin.scheme);
+    const query = presignQuery({
+      accessKeyId: SNAPSHOT_URL_KEY_ID, secret: this.#secret, region: this.#region, method: 'GET', host, path: AGENT_PATH, query: {},
+      expiresSeconds: SNAPSHOT_URL_LIFETIME_SECONDS, now: this.clock(),
+    });
+    return `${origin.scheme}://${host}${AGENT_PATH}?${query}`;
   }
 
   /** Verifies a download request's signature (403 ServiceError when it does not hold). */

@@ -888,6 +888,15 @@ export interface PatchlineDescribePatchGroupStateHistoryResult {
   History?: PatchlinePatchGroupStateHistoryList;
   NextToken?: NextToken;
 }
+export interface PatchlineGetAgentInstallCommandRequest {
+  ActivationId?: ActivationId;
+  ActivationCode?: ActivationCode;
+}
+export interface PatchlineGetAgentInstallCommandResult {
+  DownloadUrl?: String;
+  InstallCommand?: String;
+  Expires?: DateTime;
+}
 export type PatchlineGetEvaluationStatusRequest = NoMembers;
 export interface PatchlineGetEvaluationStatusResult {
   Current?: Boolean;
@@ -1304,6 +1313,7 @@ export interface OperationShapes {
   'Patchline.GetPatchSnapshot': { input: PatchlineGetPatchSnapshotRequest; output: PatchlineGetPatchSnapshotResult };
   'Patchline.DescribeInstancesForCve': { input: PatchlineDescribeInstancesForCveRequest; output: PatchlineDescribeInstancesForCveResult };
   'Patchline.DescribeCvesForInstance': { input: PatchlineDescribeCvesForInstanceRequest; output: PatchlineDescribeCvesForInstanceResult };
+  'Patchline.GetAgentInstallCommand': { input: PatchlineGetAgentInstallCommandRequest; output: PatchlineGetAgentInstallCommandResult };
 }
 
 export type OperationName = keyof OperationShapes;
@@ -1350,7 +1360,8 @@ export type PatchlineOperationName =
   | 'Patchline.GetEvaluationStatus'
   | 'Patchline.GetPatchSnapshot'
   | 'Patchline.DescribeInstancesForCve'
-  | 'Patchline.DescribeCvesForInstance';
+  | 'Patchline.DescribeCvesForInstance'
+  | 'Patchline.GetAgentInstallCommand';
 export type OperationInput<O extends OperationName> = OperationShapes[O]['input'];
 export type OperationOutput<O extends OperationName> = OperationShapes[O]['output'];
 

@@ -17,7 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { ServiceError, Errors } from './errors.ts';
 import { verifySigV4 } from './sigv4.ts';
 import { nodeScope } from '../auth/node-policy.ts';
-import { requestScheme, SNAPSHOT_PATH_PREFIX } from '../auth/snapshot-urls.ts';
+import { AGENT_PATH, requestScheme, SNAPSHOT_PATH_PREFIX } from '../auth/snapshot-urls.ts';
+import { agentBundle } from '../api/agent-download.ts';
 import { snapshotDownload } from '../api/snapshots.ts';
 import type { RequestContext } from './operation.ts';
 import type { App } from '../app.ts';
@@ -65,6 +66,16 @@ async function handleRequest(app: App, routes: RouteHandler[], req: IncomingMess
       const body = await readBody(req, app.config.maxBodyBytes);
       const document = await snapshotDownload(app, { method: req.method, url: req.url ?? '/', rawHeaders: req.rawHeaders, body });
       sendJson(res, 200, requestId, document, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      logRequest(app, requestId, operation, 200, started);
+      return;
+    }
+    if (req.method === 'GET' && path === AGENT_PATH) {
+      // The agent's one-file build, by its presigned URL (Patchline.GetAgentInstallCommand).
+      operation = 'GET /agent';
+      await app.snapshotUrls.verify({ method: req.method, url: req.url ?? '/', rawHeaders: req.rawHeaders, body: Buffer.alloc(0) });
+      const file = await agentBundle();
+      res.writeHead(200, { 'Content-Type': 'application/javascript', 'Content-Length': file.length, 'Cache-Control': 'no-store', 'x-amzn-RequestId': requestId });
+      res.end(file);
       logRequest(app, requestId, operation, 200, started);
       return;
     }
