@@ -5,7 +5,7 @@
 import { sql, type SelectQueryBuilder } from 'kysely';
 import { ServiceError, Errors } from '../server/errors.ts';
 import { defineOperations, type RequestContext } from '../server/operation.ts';
-import { COMPLIANCE_SEVERITIES, patchComplianceItems, summarizeCompliance, type ComplianceItemRecord } from '../domain/patch-state.ts';
+import { availableSecurityUpdatesCountedNonCompliant, COMPLIANCE_SEVERITIES, patchComplianceItems, summarizeCompliance, type ComplianceItemRecord } from '../domain/patch-state.ts';
 import { COMPLIANCE_ITEM_ATTRIBUTES } from '../domain/inventory-schemas.ts';
 import type { ComplianceInput } from '../store/reporting-store.ts';
 import { Pager } from './pagination.ts';
@@ -36,7 +36,8 @@ async function itemsOf(ctx: RequestContext, instanceId: string, type: string): P
   if (stored !== undefined || type !== 'Patch') return stored ?? [];
   const state = await ctx.app.reports.getPatchState(instanceId);
   const rows = (await ctx.app.reports.getPatchRows(instanceId))?.rows ?? [];
-  return patchComplianceItems(rows, { baselineId: state?.baseline_id ?? '', patchGroup: state?.patch_group ?? '' });
+  const asu = availableSecurityUpdatesCountedNonCompliant(rows, await ctx.app.reports.getResourceCompliance(instanceId, 'Patch'));
+  return patchComplianceItems(rows, { baselineId: state?.baseline_id ?? '', patchGroup: state?.patch_group ?? '', availableSecurityUpdatesNonCompliant: asu });
 }
 
 // ---- string filters (ComplianceStringFilter) --------------------------------------------------------------------

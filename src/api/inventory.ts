@@ -9,7 +9,7 @@ import {
   formatIsoUtc, parseComplianceContext, parseComplianceItems, parsePatchCompliance, parsePatchSummary,
   renderComplianceItems, renderPatchCompliance, renderPatchSummary, type ComplianceItemContext, type PatchSummaryRecord,
 } from '../domain/inventory-schemas.ts';
-import { patchComplianceItems, summarizeCompliance, summarizePatchRows, type ComplianceItemRecord, type ComplianceSummary, type PatchRow } from '../domain/patch-state.ts';
+import { availableSecurityUpdatesCountedNonCompliant, patchComplianceItems, summarizeCompliance, summarizePatchRows, type ComplianceItemRecord, type ComplianceSummary, type PatchRow } from '../domain/patch-state.ts';
 import { sortPatchRows, encodeJson, decodeJson } from '../domain/patch-rows.ts';
 import { countersFromState, type ComplianceInput } from '../store/reporting-store.ts';
 import { Pager } from './pagination.ts';
@@ -241,7 +241,9 @@ async function listInventoryEntries(input: ListInventoryEntriesRequest, ctx: Req
       captureTime = formatIsoUtc(Number(summary.execution_time));
       const stored = await app.reports.getStoredComplianceItems(id, 'Patch');
       const state = await app.reports.getPatchState(id);
-      const items = stored ?? patchComplianceItems((await app.reports.getPatchRows(id))?.rows ?? [], { baselineId: state?.baseline_id ?? '', patchGroup: state?.patch_group ?? '' });
+      const rows = stored === undefined ? (await app.reports.getPatchRows(id))?.rows ?? [] : [];
+      const asu = availableSecurityUpdatesCountedNonCompliant(rows, summary);
+      const items = stored ?? patchComplianceItems(rows, { baselineId: state?.baseline_id ?? '', patchGroup: state?.patch_group ?? '', availableSecurityUpdatesNonCompliant: asu });
       entries = renderComplianceItems(items);
     }
   } else {

@@ -183,10 +183,13 @@ export function summarizeCompliance(items: readonly ComplianceItemRecord[]): Com
   return { status, overallSeverity: rankToSeverity(status === 'NON_COMPLIANT' ? worstNc : worstAll), compliant, nonCompliant };
 }
 
-/** Patch rows → compliance items of type Patch (semantics §3.2). */
-export function patchComplianceItems(rows: readonly PatchRow[], context: { baselineId: string; patchGroup: string }): ComplianceItemRecord[] {
+/**
+ * Patch rows → compliance items of type Patch (semantics §3.2). AvailableSecurityUpdate items are NON_COMPLIANT when
+ * the baseline said so (`availableSecurityUpdatesNonCompliant`, see availableSecurityUpdatesCountedNonCompliant).
+ */
+export function patchComplianceItems(rows: readonly PatchRow[], context: { baselineId: string; patchGroup: string; availableSecurityUpdatesNonCompliant?: boolean }): ComplianceItemRecord[] {
   return rows.map((r) => {
-    const status = r.State === 'NotApplicable' ? '' : isNonCompliantState(r.State) ? 'NON_COMPLIANT' : 'COMPLIANT';
+    const status = r.State === 'NotApplicable' ? '' : isNonCompliantState(r.State, context.availableSecurityUpdatesNonCompliant) ? 'NON_COMPLIANT' : 'COMPLIANT';
     const details: Record<string, string> = {
       Classification: r.Classification,
       PatchSeverity: r.Severity,
@@ -199,6 +202,26 @@ export function patchComplianceItems(rows: readonly PatchRow[], context: { basel
     if (r.CVEIds) details.CVEIds = r.CVEIds;
     return { Id: r.KBId, Title: r.Title, Status: status, Severity: r.ComplianceLevel ?? 'UNSPECIFIED', Details: details };
   });
+}
+
+/**
+ * Whether a node's stored Patch compliance summary (its `non_compliant_<severity>` item counts, written with the rows)
+ * counted the AvailableSecurityUpdate rows as non-compliant, i.e. the baseline's AvailableSecurityUpdatesComplianceStatus
+ * was NON_COMPLIANT when the rows were evaluated. Readers that derive the items from the rows pass it to
+ * patchComplianceItems, so each item's Status agrees with the summary.
+ */
+export function availableSecurityUpdatesCountedNonCompliant(rows: readonly PatchRow[], summary: object | undefined): boolean {
+  if (summary === undefined) return false;
+  let nonCompliantRows = 0;
+  let available = 0;
+  for (const r of rows) {
+    if (isNonCompliantState(r.State)) nonCompliantRows++;
+    else if (r.State === 'AvailableSecurityUpdate') available++;
+  }
+  if (available === 0) return false;
+  const counts = summary as Record<string, unknown>;
+  const counted = COMPLIANCE_SEVERITIES.reduce((n, s) => n + Number(counts[`non_compliant_${s.toLowerCase()}`] ?? 0), 0);
+  return counted > nonCompliantRows;
 }
 
 /** A resource's contribution to ListComplianceSummaries: 1 in the bucket of its status and overall severity. */

@@ -35,7 +35,7 @@ export function productName(os: string, version: string, given?: string): string
 
 export type ScanCheck = { ok: true; scan: NodeScan; installedTimes: Map<number, number> } | { ok: false; message: string };
 
-function installedPackage(p: PatchlineInstalledPackage): ScanPackage {
+function installedPackage(p: PatchlineInstalledPackage, family: string): ScanPackage {
   const pkg: ScanPackage = { name: p.Name, arch: p.Architecture, version: p.Version };
   if (p.SourceName) pkg.sourceName = p.SourceName;
   if (p.SourceVersion) pkg.sourceVersion = p.SourceVersion;
@@ -45,6 +45,9 @@ function installedPackage(p: PatchlineInstalledPackage): ScanPackage {
   if (p.Section) pkg.section = p.Section;
   if (p.Classification) pkg.classification = p.Classification;
   if (p.Severity) pkg.severity = p.Severity;
+  // Windows: the installed shape has no MsrcSeverity member; an installed update's Severity is its MSRC severity
+  // (what MSRC_SEVERITY filters test and the row's Severity shows), so AWS-DefaultPatchBaseline can approve it.
+  if (p.Severity && family === 'windows') pkg.msrcSeverity = p.Severity;
   if (p.KBId) pkg.kbId = p.KBId;
   if (p.Title) pkg.title = p.Title;
   return pkg;
@@ -110,7 +113,7 @@ export function toNodeScan(input: PatchlinePutScanReportRequest, previousPending
   const installedTimes = new Map<number, number>();
   const installed = input.Installed.map((p, i) => {
     if (p.InstalledTime !== undefined) installedTimes.set(i, Math.floor(p.InstalledTime));
-    return withDefaults(family, installedPackage(p));
+    return withDefaults(family, installedPackage(p, family));
   });
   const dependsOn: Record<string, string[]> = {};
   for (const u of input.Updates) if (u.DependsOn?.length) dependsOn[u.Name] = [...u.DependsOn];
