@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds dist/cli.js (the server and CLI) with esbuild: one ESM file; native and driver packages stay external.
 import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
 
 const started = Date.now();
 await build({
@@ -18,3 +19,5 @@ await build({
 process.stderr.write(`built dist/cli.js in ${Date.now() - started} ms\n`);
 // The agent's one-file build, which the server hands out to nodes (GET /agent/patchline-agent.js).
 await import('./build-agent.mjs');
+// The web console (console/ → dist/console/, served at GET / and /console/assets/), once its build script exists.
+if (existsSync(new URL('./build-console.mjs', import.meta.url))) await import('./build-console.mjs');

@@ -6,10 +6,11 @@
 //
 // Inputs
 //   $PATCHLINE_SSM_MODEL          the AWS model (default ../shared/reference/ssm-service-2.json from the repo root)
-//   $PATCHLINE_REFERENCE_DIR      predefined-baselines.json, patch-properties.json, default-baselines.json
-//                                 (default ../shared/reference)
+//   $PATCHLINE_REFERENCE_DIR      predefined-baselines.json, patch-properties.json, default-baselines.json,
+//                                 paginators-1.json (AWS's paginators; default ../shared/reference)
 //   model/operations.json         the AWS operations Patchline implements
 //   model/patchline-model.json    Patchline's own operations (target prefix Patchline), same botocore format
+//   model/patchline-paginators.json  paginators of Patchline's own operations (botocore paginators-1 format)
 //
 // Outputs (src/generated/, deterministic: object keys sorted, arrays in source order)
 //   ssm-model.json                metadata, every AWS operation name, the selected operations and the shapes they
@@ -18,6 +19,9 @@
 //   predefined-baselines.json     AWS-provided baselines (GetPatchBaseline member names) + confidence and default flags
 //   patch-properties.json         DescribePatchProperties values per OS / patch set / property + confidence
 //   default-baseline-arns.json    the default baseline ARN per Region and OS (content unchanged, keys sorted)
+//   paginators.json               the paginator of every served operation that has one, keyed like ssm-model.json,
+//                                 and for those with one result list of structures the CSV export's columns: the
+//                                 member paths in model order, nested structures flattened as A.B (4 levels deep)
 //
 // The script never imports project code: the validator imports its output, so it must run without it.
 
@@ -556,6 +560,78 @@ function generatePatchProperties(raw: unknown, path: string, operatingSystems: S
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// paginators
+
+const PAGINATOR_KEYS = new Set(['input_token', 'output_token', 'limit_key', 'result_key', 'more_results', 'non_aggregate_keys']);
+
+function asPaginators(raw: unknown, path: string): Record<string, Record<string, unknown>> {
+  if (!isRecord(raw) || !isRecord(raw.pagination)) fail(`${path}: expected a botocore paginators file {"pagination": {...}}`);
+  for (const [name, entry] of Object.entries(raw.pagination)) {
+    if (!isRecord(entry)) fail(`${path}: paginator ${name} is not an object`);
+    for (const key of Object.keys(entry)) if (!PAGINATOR_KEYS.has(key)) fail(`${path}: paginator ${name} has unknown key '${key}'`);
+  }
+  return raw.pagination as Record<string, Record<string, unknown>>;
+}
+
+/**
+ * The paginators of the served operations: AWS's (paginators-1.json) for AWS operations, Patchline's own file for
+ * ours. Each is checked against the model: tokens and limit are members of the input/output, result keys are lists.
+ */
+function generatePaginators(
+  protocol: ProtocolModelResult, aws: Record<string, Record<string, unknown>>, awsPath: string,
+  own: Record<string, Record<string, unknown>>, ownPath: string, patchlinePrefix: string,
+): unknown {
+  const byKey = new Map(protocol.operations.map((o) => [o.key, o]));
+  for (const name of Object.keys(own)) {
+    if (!byKey.has(`${patchlinePrefix}.${name}`)) fail(`${ownPath}: paginator ${name} names no operation of model/patchline-model.json`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const op of protocol.operations) {
+    const name = op.source === 'aws' ? op.key : op.key.slice(patchlinePrefix.length + 1);
+    const origin = op.source === 'aws' ? awsPath : ownPath;
+    const paginator = (op.source === 'aws' ? aws : own)[name];
+    if (paginator === undefined) continue;
+    const members = (shape: string | undefined) => new Set(Object.keys(protocol.shapes.get(shape ?? '')?.members ?? {}));
+    const input = members(op.input);
+    const output = members(op.output);
+    const names = (value: unknown, what: string): string[] => {
+      const list = Array.isArray(value) ? value : [value];
+      if (list.length === 0 || list.some((v) => typeof v !== 'string')) fail(`${origin}: paginator ${name} ${what} must be a member name or a list of them`);
+      return list as string[];
+    };
+    for (const t of names(paginator.input_token, 'input_token')) if (!input.has(t)) fail(`${origin}: paginator ${name} input_token ${t} is not a member of ${op.input}`);
+    for (const t of names(paginator.output_token, 'output_token')) if (!output.has(t)) fail(`${origin}: paginator ${name} output_token ${t} is not a member of ${op.output}`);
+    if (paginator.limit_key !== undefined) {
+      for (const t of names(paginator.limit_key, 'limit_key')) if (!input.has(t)) fail(`${origin}: paginator ${name} limit_key ${t} is not a member of ${op.input}`);
+    }
+    for (const r of names(paginator.result_key, 'result_key')) {
+      const ref = protocol.shapes.get(op.output ?? '')?.members?.[r];
+      if (ref === undefined || protocol.shapes.get(ref.shape)?.type !== 'list') fail(`${origin}: paginator ${name} result_key ${r} is not a list member of ${op.output}`);
+    }
+    out[op.key] = paginator;
+  }
+  const exportColumns: Record<string, string[]> = {};
+  for (const [key, paginator] of Object.entries(out) as Array<[string, Record<string, unknown>]>) {
+    if (typeof paginator.result_key !== 'string') continue;
+    const op = byKey.get(key)!;
+    const list = protocol.shapes.get(protocol.shapes.get(op.output!)!.members![paginator.result_key]!.shape)!;
+    const member = list.member?.shape;
+    if (member !== undefined && protocol.shapes.get(member)?.type === 'structure') exportColumns[key] = columnPaths(protocol.shapes, member, [], 0);
+  }
+  return { $comment: NOTICE, pagination: out, exportColumns };
+}
+
+/** Flattened member paths of a structure in model order (the source files' order; the JSON output sorts keys). */
+function columnPaths(shapes: Map<string, BotoShape>, name: string, prefix: string[], depth: number): string[] {
+  const shape = shapes.get(name);
+  if (shape?.type !== 'structure' || depth >= EXPORT_DEPTH) return [prefix.join('.')];
+  return Object.entries(shape.members ?? {}).flatMap(([member, ref]) => columnPaths(shapes, ref.shape, [...prefix, member], depth + 1));
+}
+
+/** Structures nested deeper than this are one CSV column (src/server/csv-export.ts writes them as JSON). */
+const EXPORT_DEPTH = 4;
+
+// ---------------------------------------------------------------------------------------------------------------
 // driver
 
 interface Paths {
@@ -564,6 +640,7 @@ interface Paths {
   referenceDir: string;
   operations: string;
   patchlineModel: string;
+  patchlinePaginators: string;
   outDir: string;
 }
 
@@ -577,6 +654,7 @@ function resolvePaths(): Paths {
     referenceDir: envRef !== undefined && envRef !== '' ? resolve(envRef) : resolve(repoRoot, '../shared/reference'),
     operations: resolve(repoRoot, 'model/operations.json'),
     patchlineModel: resolve(repoRoot, 'model/patchline-model.json'),
+    patchlinePaginators: resolve(repoRoot, 'model/patchline-paginators.json'),
     outDir: resolve(repoRoot, 'src/generated'),
   };
 }
@@ -605,6 +683,13 @@ export function generateAll(paths: Paths): Map<string, string> {
     stableJson(generatePatchProperties(readJson(propertiesPath, 'patch properties'), propertiesPath, operatingSystems, enumOf(aws, 'PatchProperty'), enumOf(aws, 'PatchSet'))),
   );
   out.set(rel('default-baseline-arns.json'), stableJson(arns));
+  const awsPaginatorsPath = resolve(paths.referenceDir, 'paginators-1.json');
+  out.set(rel('paginators.json'), stableJson(generatePaginators(
+    protocol,
+    asPaginators(readJson(awsPaginatorsPath, 'AWS paginators'), awsPaginatorsPath), awsPaginatorsPath,
+    asPaginators(readJson(paths.patchlinePaginators, 'Patchline paginators'), paths.patchlinePaginators), paths.patchlinePaginators,
+    String(patchline.metadata.targetPrefix),
+  )));
   return out;
 }
 

@@ -11,6 +11,7 @@ import { loadMasterKey } from './auth/master-key.ts';
 import { CredentialStore, writeAdminCredentialsFile, type KeyPair } from './auth/credentials.ts';
 import { PageTokens } from './server/next-token.ts';
 import { SnapshotUrls } from './auth/snapshot-urls.ts';
+import { ConsoleSessions } from './auth/console-sessions.ts';
 import { RegistrationLimiter } from './auth/registration-limiter.ts';
 import { ProtocolModel } from './server/protocol-model.ts';
 import { createLogger, type Logger } from './server/logger.ts';
@@ -38,6 +39,8 @@ export interface App {
   registrationLimiter: RegistrationLimiter;
   /** Signs and verifies the presigned snapshot download URLs (GetDeployablePatchSnapshotForInstance). */
   snapshotUrls: SnapshotUrls;
+  /** Web console sessions (docs/console.md). */
+  sessions: ConsoleSessions;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,7 @@ export async function createApp(config: ServerConfig, log: Logger = createLogger
       nodes,
       registrationLimiter: new RegistrationLimiter(),
       snapshotUrls: new SnapshotUrls(master.key, config.region),
+      sessions: new ConsoleSessions(database.db, master.key.derive('console-csrf')),
       close: () => database.close(),
     };
     app.evaluator = new Evaluator(app);

@@ -8,8 +8,9 @@ import { serve } from './serve.ts';
 const USAGE = `Usage: patchline <command> [options]
 
 Commands:
-  serve     Run the Patchline service (AWS SSM Patch Manager API on POST /, health check on GET /healthz)
-  verify    Recompute every aggregate (patch-group and compliance counters) from per-node data and report
+  serve     Run the Patchline service (AWS SSM Patch Manager API on POST /, web console on GET /, health check
+            on GET /healthz)
+  verify    Recompute every aggregate (patch-group, compliance and fleet counters) from per-node data and report
             differences; --repair rewrites them. Takes --data-dir / --database-url like serve. --json for JSON.
   advisories import PATH…
             Import advisory files or directories (updateinfo.xml[.gz], OSV JSON, Debian Security Tracker JSON,
@@ -31,6 +32,7 @@ Options for serve (each also read from the environment variable shown):
   --log-level LEVEL      PATCHLINE_LOG_LEVEL       debug|info|warn|error|silent (default info)
   --workers N            PATCHLINE_WORKERS         worker processes, 0 = one per CPU core (default 1)
   --max-body-bytes N     PATCHLINE_MAX_BODY_BYTES  largest accepted request body (default 64 MiB)
+  --console-dir DIR      PATCHLINE_CONSOLE_DIR     the built web console (default dist/console beside the server)
                          PATCHLINE_ACCESS_KEY_ID + PATCHLINE_SECRET_ACCESS_KEY   an admin key (kept in memory only)
                          PATCHLINE_MASTER_KEY      base64 master key (default: DATA_DIR/master.key, created on first start)
 `;
@@ -47,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'database-url': { type: 'string' },
         region: { type: 'string' }, 'account-id': { type: 'string' }, 'log-level': { type: 'string' }, workers: { type: 'string' },
-        'max-body-bytes': { type: 'string' },
+        'max-body-bytes': { type: 'string' }, 'console-dir': { type: 'string' },
       },
       strict: true,
     });

@@ -22,6 +22,8 @@ export interface ServerConfig {
   historyRetentionDays: number;
   /** How often each patch group's counters are snapshotted into its history. */
   historyIntervalMinutes: number;
+  /** The built web console (index.html, assets/); undefined = dist/console beside the server. */
+  consoleDir?: string;
 }
 
 export interface ConfigSources {
@@ -81,5 +83,9 @@ export function loadServerConfig({ flags, env }: ConfigSources): ServerConfig {
     workers: intSetting('PATCHLINE_WORKERS', pick('workers', 'PATCHLINE_WORKERS'), 1, 0, 256),
     historyRetentionDays: intSetting('PATCHLINE_HISTORY_RETENTION_DAYS', pick('history-retention-days', 'PATCHLINE_HISTORY_RETENTION_DAYS'), 90, 1, 36500),
     historyIntervalMinutes: intSetting('PATCHLINE_HISTORY_INTERVAL_MINUTES', pick('history-interval-minutes', 'PATCHLINE_HISTORY_INTERVAL_MINUTES'), 15, 1, 1440),
+    consoleDir: (() => {
+      const dir = pick('console-dir', 'PATCHLINE_CONSOLE_DIR');
+      return dir === undefined ? undefined : resolve(dir);
+    })(),
   };
 }

@@ -140,6 +140,7 @@ export const activationOperations = defineOperations({
         iam_role: activation.iam_role, registration_date: now, source_id: null, source_type: 'AWS::SSM::ManagedInstance',
         patch_group_tag: null, created_at: now, last_ping_at: now,
       }).execute();
+      await app.reports.nodesAddedIn(trx, [instanceId]);
       const tags = JSON.parse(activation.tags) as Tag[];
       await app.store.putTags('ManagedInstance', instanceId, tags, trx);
       await app.reports.refreshPatchGroupTag(instanceId, trx);

@@ -16,6 +16,7 @@ import { agentDownloadOperations } from './agent-download.ts';
 import { cveOperations } from './cves.ts';
 import { catalogueOperations } from './catalogue.ts';
 import { snapshotOperations } from './snapshots.ts';
+import { consoleOperations } from './console.ts';
 
 export const allOperations: OperationTable = {
   ...baselineOperations,
@@ -33,4 +34,5 @@ export const allOperations: OperationTable = {
   ...cveOperations,
   ...catalogueOperations,
   ...snapshotOperations,
+  ...consoleOperations,
 };

@@ -3,6 +3,9 @@
 // Pure: no I/O. Wire shapes follow the model's member names so handlers pass them through unchanged.
 
 import { patchPropertyValues, productLooksValid } from './patch-properties.ts';
+import { FILTER_KEYS, osFamily, type OsFamily } from './os-family.ts';
+
+export { FILTER_KEYS, osFamily, type OsFamily };
 
 export interface PatchFilter {
   Key: string;
@@ -54,37 +57,6 @@ export const DEFINITION_MEMBERS = [
   'Name', 'Description', 'GlobalFilters', 'ApprovalRules', 'ApprovedPatches', 'ApprovedPatchesComplianceLevel',
   'ApprovedPatchesEnableNonSecurity', 'RejectedPatches', 'RejectedPatchesAction', 'Sources', 'AvailableSecurityUpdatesComplianceStatus',
 ] as const;
-
-export type OsFamily = 'windows' | 'yum' | 'suse' | 'apt' | 'macos';
-
-/** Which package world an operating system belongs to; rules and list formats follow from it. */
-export function osFamily(os: string): OsFamily {
-  switch (os) {
-    case 'WINDOWS':
-      return 'windows';
-    case 'UBUNTU':
-    case 'DEBIAN':
-    case 'RASPBIAN':
-      return 'apt';
-    case 'SUSE':
-      return 'suse';
-    case 'MACOS':
-      return 'macos';
-    default:
-      return 'yum';
-  }
-}
-
-const RPM_EXTRA_KEYS = ['NAME', 'ARCH', 'REPOSITORY', 'EPOCH', 'VERSION', 'RELEASE', 'ADVISORY_ID', 'CVE_ID', 'BUGZILLA_ID', 'SECURITY'];
-
-/** Filter keys a baseline of each family accepts (semantics §5–§6, API reference §12). */
-export const FILTER_KEYS: Record<OsFamily, readonly string[]> = {
-  windows: ['PATCH_SET', 'PRODUCT', 'PRODUCT_FAMILY', 'CLASSIFICATION', 'MSRC_SEVERITY', 'PATCH_ID'],
-  yum: ['PRODUCT', 'CLASSIFICATION', 'SEVERITY', ...RPM_EXTRA_KEYS],
-  suse: ['PRODUCT', 'CLASSIFICATION', 'SEVERITY', ...RPM_EXTRA_KEYS],
-  apt: ['PRODUCT', 'PRIORITY', 'SECTION'],
-  macos: ['PRODUCT', 'CLASSIFICATION'],
-};
 
 /** Keys whose values come from a closed list (DescribePatchProperties), checked strictly. */
 const ENUMERATED_KEYS = new Set(['CLASSIFICATION', 'SEVERITY', 'MSRC_SEVERITY', 'PRIORITY', 'PATCH_SET']);

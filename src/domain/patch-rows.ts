@@ -86,6 +86,24 @@ export function readPatchRows(data: Uint8Array): EncodedRows {
   };
 }
 
+/**
+ * The descriptor ids of the rows whose state is one of `states`, read straight from the bytes (no descriptor
+ * lookups): what a node's previous report contributed to the fleet counters (src/store/reporting-store.ts).
+ */
+export function descriptorIdsInStates(data: Uint8Array, states: ReadonlySet<PatchState>): number[] {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.readUInt8(0) !== FORMAT) throw new Error(`unknown patch-row encoding ${buf.readUInt8(0)}`);
+  const codes = new Set<number>();
+  for (const s of states) codes.add(STATE_CODE.get(s)!);
+  const count = buf.readUInt32LE(1);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const o = HEADER + i * ROW;
+    if (codes.has(buf.readUInt8(o + 4))) out.push(buf.readUInt32LE(o));
+  }
+  return out;
+}
+
 /** Generic JSON values (compliance items, inventory entries), deflated. */
 export function encodeJson(value: unknown): Buffer {
   return deflateRawSync(JSON.stringify(value), { level: 1 });

@@ -3,6 +3,9 @@
 // epoch seconds as numbers, blobs are base64 strings). Enums come with a const array of their values.
 /* eslint-disable */
 
+export interface AccessDeniedException {
+  Message: String;
+}
 export interface Activation {
   ActivationId?: ActivationId;
   Description?: ActivationDescription;
@@ -829,7 +832,18 @@ export type PatchUnreportedNotApplicableCount = number;
 export type PatchVendor = string;
 export type PatchVersion = string;
 export type PatchlineArch = string;
+export interface PatchlineConsoleSession {
+  CsrfToken?: String;
+  Expires?: DateTime;
+  AccessKeyId?: String;
+}
 export type PatchlineCount = number;
+export type PatchlineCreateConsoleSessionRequest = NoMembers;
+export interface PatchlineCveCount {
+  CveId?: PatchlineCveId;
+  Nodes?: PatchlineCount;
+}
+export type PatchlineCveCountList = PatchlineCveCount[];
 export interface PatchlineCveForInstance {
   CveId?: PatchlineCveId;
   Patches?: PatchlineCvePatchList;
@@ -845,6 +859,8 @@ export interface PatchlineCvePatch {
   Severity?: PatchlineShortText;
 }
 export type PatchlineCvePatchList = PatchlineCvePatch[];
+export type PatchlineDeleteConsoleSessionRequest = NoMembers;
+export type PatchlineDeleteConsoleSessionResult = NoMembers;
 export interface PatchlineDescribeCvesForInstanceRequest {
   InstanceId: InstanceId;
   MaxResults?: PatchlineCveMaxResults;
@@ -888,6 +904,17 @@ export interface PatchlineDescribePatchGroupStateHistoryResult {
   History?: PatchlinePatchGroupStateHistoryList;
   NextToken?: NextToken;
 }
+export interface PatchlineFleetPatchGroup {
+  PatchGroup?: PatchlineShortText;
+  Instances?: PatchlineCount;
+  InstancesWithMissingPatches?: PatchlineCount;
+  InstancesWithFailedPatches?: PatchlineCount;
+  InstancesWithCriticalNonCompliantPatches?: PatchlineCount;
+  InstancesWithSecurityNonCompliantPatches?: PatchlineCount;
+  InstancesWithOtherNonCompliantPatches?: PatchlineCount;
+}
+export type PatchlineFleetPatchGroupList = PatchlineFleetPatchGroup[];
+export type PatchlineFleetTop = number;
 export interface PatchlineGetAgentInstallCommandRequest {
   ActivationId?: ActivationId;
   ActivationCode?: ActivationCode;
@@ -897,6 +924,7 @@ export interface PatchlineGetAgentInstallCommandResult {
   InstallCommand?: String;
   Expires?: DateTime;
 }
+export type PatchlineGetConsoleSessionRequest = NoMembers;
 export type PatchlineGetEvaluationStatusRequest = NoMembers;
 export interface PatchlineGetEvaluationStatusResult {
   Current?: Boolean;
@@ -904,6 +932,24 @@ export interface PatchlineGetEvaluationStatusResult {
   ScannedNodes?: PatchlineCount;
   LastEvaluationTime?: DateTime;
   NextScheduledChange?: DateTime;
+}
+export interface PatchlineGetFleetSummaryRequest {
+  StaleDays?: PatchlineStaleDays;
+  Top?: PatchlineFleetTop;
+}
+export interface PatchlineGetFleetSummaryResult {
+  Nodes?: PatchlineCount;
+  Reported?: PatchlineCount;
+  NeverReported?: PatchlineCount;
+  Stale?: PatchlineCount;
+  Compliant?: PatchlineCount;
+  NonCompliant?: PatchlineCount;
+  NonCompliantByLevel?: PatchlineNonCompliantByLevel;
+  PingStatus?: PatchlinePingStatusCounts;
+  PatchGroups?: PatchlineFleetPatchGroupList;
+  MostMissingPatches?: PatchlineMissingPatchCountList;
+  MostExposedCves?: PatchlineCveCountList;
+  GeneratedAt?: DateTime;
 }
 export interface PatchlineGetPatchSnapshotRequest {
   SnapshotId: SnapshotId;
@@ -964,9 +1010,81 @@ export interface PatchlineInstancePatchStateHistoryEntry {
   OtherNonCompliantCount?: PatchlineCount;
 }
 export type PatchlineInstancePatchStateHistoryList = PatchlineInstancePatchStateHistoryEntry[];
+export interface PatchlineListNodesRequest {
+  Filters?: PatchlineNodeFilterList;
+  SortBy?: PatchlineNodeSortBy;
+  SortOrder?: PatchlineSortOrder;
+  MaxResults?: PatchlineNodeMaxResults;
+  NextToken?: NextToken;
+}
+export interface PatchlineListNodesResult {
+  Nodes?: PatchlineNodeList;
+  TotalCount?: PatchlineCount;
+  NextToken?: NextToken;
+}
 export type PatchlineLongText = string;
+export interface PatchlineMissingPatchCount {
+  KBId?: PatchKbNumber;
+  Nodes?: PatchlineCount;
+}
+export type PatchlineMissingPatchCountList = PatchlineMissingPatchCount[];
 export type PatchlineName = string;
 export type PatchlineNameList = PatchlineName[];
+export interface PatchlineNode {
+  InstanceId?: InstanceId;
+  Name?: PatchlineShortText;
+  ComputerName?: PatchlineShortText;
+  IPAddress?: PatchlineShortText;
+  PlatformName?: PatchlineShortText;
+  PlatformVersion?: PatchlineShortText;
+  PatchGroup?: PatchlineShortText;
+  BaselineId?: PatchlineShortText;
+  PingStatus?: PingStatus;
+  LastPingTime?: DateTime;
+  LastReportTime?: DateTime;
+  Operation?: PatchOperationType;
+  ComplianceStatus?: PatchlineNodeComplianceStatus;
+  InstalledCount?: PatchlineCount;
+  MissingCount?: PatchlineCount;
+  FailedCount?: PatchlineCount;
+  InstalledPendingRebootCount?: PatchlineCount;
+  InstalledRejectedCount?: PatchlineCount;
+  CriticalNonCompliantCount?: PatchlineCount;
+  SecurityNonCompliantCount?: PatchlineCount;
+  OtherNonCompliantCount?: PatchlineCount;
+}
+export const PatchlineNodeComplianceStatusValues = ['COMPLIANT', 'NON_COMPLIANT', 'NOT_REPORTED'] as const;
+export type PatchlineNodeComplianceStatus = (typeof PatchlineNodeComplianceStatusValues)[number];
+export interface PatchlineNodeFilter {
+  Key: PatchlineNodeFilterKey;
+  Values: PatchlineNodeFilterValueList;
+}
+export const PatchlineNodeFilterKeyValues = [
+  'Search',
+  'PatchGroup',
+  'PlatformName',
+  'ComplianceStatus',
+  'PingStatus',
+  'NonCompliantLevel',
+] as const;
+export type PatchlineNodeFilterKey = (typeof PatchlineNodeFilterKeyValues)[number];
+export type PatchlineNodeFilterList = PatchlineNodeFilter[];
+export type PatchlineNodeFilterValue = string;
+export type PatchlineNodeFilterValueList = PatchlineNodeFilterValue[];
+export type PatchlineNodeList = PatchlineNode[];
+export type PatchlineNodeMaxResults = number;
+export const PatchlineNodeSortByValues = [
+  'InstanceId',
+  'LastReportTime',
+  'MissingCount',
+  'CriticalNonCompliantCount',
+] as const;
+export type PatchlineNodeSortBy = (typeof PatchlineNodeSortByValues)[number];
+export interface PatchlineNonCompliantByLevel {
+  Critical?: PatchlineCount;
+  Security?: PatchlineCount;
+  Other?: PatchlineCount;
+}
 export interface PatchlinePackageRef {
   Name: PatchlineName;
   Version?: PatchlineVersion;
@@ -990,6 +1108,10 @@ export interface PatchlinePatchGroupStateHistoryEntry {
   InstancesWithAvailableSecurityUpdates?: PatchlineCount;
 }
 export type PatchlinePatchGroupStateHistoryList = PatchlinePatchGroupStateHistoryEntry[];
+export interface PatchlinePingStatusCounts {
+  Online?: PatchlineCount;
+  ConnectionLost?: PatchlineCount;
+}
 export interface PatchlinePutScanReportRequest {
   InstanceId: InstanceId;
   Operation: PatchOperationType;
@@ -1062,6 +1184,9 @@ export interface PatchlineSnapshotRejected {
   Action?: PatchAction;
   Names?: PatchIdList;
 }
+export const PatchlineSortOrderValues = ['Ascending', 'Descending'] as const;
+export type PatchlineSortOrder = (typeof PatchlineSortOrderValues)[number];
+export type PatchlineStaleDays = number;
 export interface PatchlineUpdatePackage {
   Name: PatchlineName;
   Version: PatchlineVersion;
@@ -1314,6 +1439,11 @@ export interface OperationShapes {
   'Patchline.DescribeInstancesForCve': { input: PatchlineDescribeInstancesForCveRequest; output: PatchlineDescribeInstancesForCveResult };
   'Patchline.DescribeCvesForInstance': { input: PatchlineDescribeCvesForInstanceRequest; output: PatchlineDescribeCvesForInstanceResult };
   'Patchline.GetAgentInstallCommand': { input: PatchlineGetAgentInstallCommandRequest; output: PatchlineGetAgentInstallCommandResult };
+  'Patchline.CreateConsoleSession': { input: PatchlineCreateConsoleSessionRequest; output: PatchlineConsoleSession };
+  'Patchline.GetConsoleSession': { input: PatchlineGetConsoleSessionRequest; output: PatchlineConsoleSession };
+  'Patchline.DeleteConsoleSession': { input: PatchlineDeleteConsoleSessionRequest; output: PatchlineDeleteConsoleSessionResult };
+  'Patchline.GetFleetSummary': { input: PatchlineGetFleetSummaryRequest; output: PatchlineGetFleetSummaryResult };
+  'Patchline.ListNodes': { input: PatchlineListNodesRequest; output: PatchlineListNodesResult };
 }
 
 export type OperationName = keyof OperationShapes;
@@ -1361,12 +1491,18 @@ export type PatchlineOperationName =
   | 'Patchline.GetPatchSnapshot'
   | 'Patchline.DescribeInstancesForCve'
   | 'Patchline.DescribeCvesForInstance'
-  | 'Patchline.GetAgentInstallCommand';
+  | 'Patchline.GetAgentInstallCommand'
+  | 'Patchline.CreateConsoleSession'
+  | 'Patchline.GetConsoleSession'
+  | 'Patchline.DeleteConsoleSession'
+  | 'Patchline.GetFleetSummary'
+  | 'Patchline.ListNodes';
 export type OperationInput<O extends OperationName> = OperationShapes[O]['input'];
 export type OperationOutput<O extends OperationName> = OperationShapes[O]['output'];
 
 /** Every modelled error shape the operations above can return. */
 export type ErrorCode =
+  | 'AccessDeniedException'
   | 'AlreadyExistsException'
   | 'ComplianceTypeCountLimitExceededException'
   | 'CustomSchemaCountLimitExceededException'

@@ -21,6 +21,15 @@ export interface RequestContext {
   origin?: { scheme: 'http' | 'https'; host: string | undefined };
   log: Logger;
   app: App;
+  /** How the caller authenticated: a SigV4 signature (POST /) or a console session (POST /console/api). */
+  authenticatedBy?: 'sigv4' | 'session';
+  /** The console session token of the request's cookie, if it carries one (sign-out ends that session). */
+  sessionToken?: string;
+  /**
+   * Headers a handler adds to its successful answer (e.g. Set-Cookie). The server always sets this object; a
+   * value that is an array becomes repeated header lines.
+   */
+  responseHeaders?: Record<string, string | string[]>;
 }
 
 export type Handler = (input: any, ctx: RequestContext) => Promise<object>;

@@ -37,7 +37,7 @@ export async function pruneHistory(app: App, now = Date.now()): Promise<{ nodes:
 
 /**
  * Runs the snapshot at every interval boundary and the pruning hourly (history past its retention, deployable
- * patch snapshots past their 3 days); returns a stop function.
+ * patch snapshots past their 3 days, expired console sessions); returns a stop function.
  */
 export function startHistoryJobs(app: App): () => void {
   const interval = app.config.historyIntervalMinutes * 60_000;
@@ -50,6 +50,7 @@ export function startHistoryJobs(app: App): () => void {
         lastPrune = Date.now();
         await pruneHistory(app);
         await pruneSnapshots(app.store.db, Date.now());
+        await app.sessions.prune();
       }
     } catch (err) {
       app.log.warn('history job failed', { error: err });

@@ -1,5 +1,6 @@
 // `patchline verify`: recomputes every aggregate kept on write (per-group node counts, per-compliance-type
-// resource counts) from the per-node rows, reports each difference, and with `repair` rewrites the aggregates.
+// resource counts, and the console's fleet counters: registered and non-compliant nodes, nodes per missing KBId and
+// per CVE) from the per-node rows, reports each difference, and with `repair` rewrites the aggregates.
 // Repair runs in one transaction that locks the aggregate tables first, so reports arriving meanwhile wait and
 // then apply their deltas on top of the recomputed values.
 
@@ -8,9 +9,10 @@ import type { Store } from '../store/store.ts';
 import type { DatabaseSchema } from '../store/schema.ts';
 import { shardOf, countersFromState } from '../store/reporting-store.ts';
 import { COUNTER_COLUMN, COUNTER_NAMES, COMPLIANCE_SEVERITIES, groupContribution } from '../domain/patch-state.ts';
+import { computeFleetCounters, writeFleetCounters, type FleetCounterValues } from '../store/fleet-counters.ts';
 
 export interface AggregateDifference {
-  table: 'patch_group_counts' | 'compliance_type_counts';
+  table: 'patch_group_counts' | 'compliance_type_counts' | 'fleet_counts' | 'missing_patch_counts' | 'cve_counts' | 'node_patch_state';
   key: string;
   column: string;
   expected: number;
@@ -89,14 +91,39 @@ function compare(table: AggregateDifference['table'], expected: Vectors, actualR
   return diffs;
 }
 
+/** The fleet counters (GetFleetSummary) against their recomputation, compared as totals over shards. */
+async function compareFleetCounters(db: Transaction<DatabaseSchema>, expected: FleetCounterValues): Promise<AggregateDifference[]> {
+  const expectedFleet: Vectors = new Map();
+  for (const [shard, v] of expected.fleet) add(expectedFleet, `fleet\u0000${shard}`, FLEET_COLUMNS, v);
+  const fleetRows = await db.selectFrom('fleet_counts').selectAll().execute();
+  const diffs = compare('fleet_counts', expectedFleet, fleetRows.map((r) => ({ ...r, name: 'fleet' })), 'name', FLEET_COLUMNS);
+  const keyed = async (table: 'missing_patch_counts' | 'cve_counts', column: 'kb_id' | 'cve_id', counts: Map<string, number>) => {
+    const want: Vectors = new Map();
+    for (const [key, nodes] of counts) add(want, key, ['nodes'], { nodes });
+    const rows = await db.selectFrom(table).selectAll().execute();
+    diffs.push(...compare(table, want, rows as never, column, ['nodes']));
+  };
+  await keyed('missing_patch_counts', 'kb_id', expected.missing);
+  await keyed('cve_counts', 'cve_id', expected.cves);
+  for (const [id, flag] of expected.flags) diffs.push({ table: 'node_patch_state', key: id, column: 'non_compliant', expected: flag, actual: 1 - flag });
+  return diffs;
+}
+
+const FLEET_COLUMNS = ['nodes', 'non_compliant'];
+
 export async function verifyAggregates(store: Store, options: { repair: boolean }): Promise<{ differences: AggregateDifference[]; repaired: boolean; nodes: number }> {
   return store.transaction(async (trx) => {
-    if (store.engine === 'postgres') await sql`lock table patch_group_counts, compliance_type_counts in exclusive mode`.execute(trx);
+    if (store.engine === 'postgres') {
+      await sql`lock table patch_group_counts, compliance_type_counts, fleet_counts, missing_patch_counts, cve_counts in exclusive mode`.execute(trx);
+    }
     const groups = await expectedGroupCounts(trx);
     const compliance = await expectedComplianceCounts(trx);
+    const fleet = await computeFleetCounters(trx);
+    const fleetDifferences = await compareFleetCounters(trx, fleet);
     const differences = [
       ...compare('patch_group_counts', groups, await trx.selectFrom('patch_group_counts').selectAll().execute() as never, 'patch_group', GROUP_COLUMNS),
       ...compare('compliance_type_counts', compliance, await trx.selectFrom('compliance_type_counts').selectAll().execute() as never, 'compliance_type', SEVERITY_COLUMNS),
+      ...fleetDifferences,
     ];
     const nodes = Number((await trx.selectFrom('node_patch_state').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     if (options.repair && differences.length > 0) {
@@ -110,6 +137,7 @@ export async function verifyAggregates(store: Store, options: { repair: boolean 
         const [name, shard] = key.split('\u0000') as [string, string];
         await trx.insertInto('compliance_type_counts').values({ compliance_type: name, shard: Number(shard), ...values } as never).execute();
       }
+      if (fleetDifferences.length > 0) await writeFleetCounters(trx, fleet);
     }
     return { differences, repaired: options.repair && differences.length > 0, nodes };
   });

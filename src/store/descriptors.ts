@@ -51,12 +51,15 @@ export class DescriptorDictionary<T> {
     return ids;
   }
 
-  /** Makes sure the values of these ids are cached; then `get` answers synchronously. */
-  async load(ids: Iterable<number>): Promise<void> {
+  /**
+   * Makes sure the values of these ids are cached; then `get` answers synchronously. Inside a transaction pass it
+   * as `db` (SQLite has one connection: a query outside the open transaction would wait for it forever).
+   */
+  async load(ids: Iterable<number>, db: Kysely<DatabaseSchema> = this.#db): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.#byId.has(id));
     if (missing.length > 0 && this.#byId.size > MAX_CACHED) this.#clear();
     for (let c = 0; c < missing.length; c += CHUNK) {
-      const rows = await this.#db.selectFrom('patch_descriptors').select(['id', 'key', 'data']).where('id', 'in', missing.slice(c, c + CHUNK)).execute();
+      const rows = await db.selectFrom('patch_descriptors').select(['id', 'key', 'data']).where('id', 'in', missing.slice(c, c + CHUNK)).execute();
       for (const r of rows) this.#remember(Number(r.id), r.key, JSON.parse(r.data) as T);
     }
   }

@@ -1,8 +1,9 @@
 // Schema migrations, run in order on every start (Kysely's Migrator keeps a lock and a record of what ran).
 // Never edit a migration that has shipped; add a new one.
 
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './database.ts';
+import { computeFleetCounters, writeFleetCounters } from './fleet-counters.ts';
 
 function buildMigrations(engine: Engine): Record<string, Migration> {
   const blob = engine === 'postgres' ? 'bytea' : 'blob';
@@ -203,6 +204,52 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
         .addPrimaryKeyConstraint('patch_snapshot_nodes_pk', ['snapshot_id', 'instance_id'])
         .execute();
       await db.schema.createIndex('patch_snapshot_nodes_issued').on('patch_snapshot_nodes').column('issued_at').execute();
+    },
+  },
+  '0008-console': {
+    async up(db: Kysely<any>) {
+      // Web console sessions (docs/console.md): only hashes of the cookie token and of the CSRF token are stored.
+      await db.schema.createTable('console_sessions')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('access_key_id', 'text', (c) => c.notNull())
+        .addColumn('csrf_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('console_sessions_expires').on('console_sessions').column('expires_at').execute();
+      await db.schema.createIndex('console_sessions_last_used').on('console_sessions').column('last_used_at').execute();
+      // Fleet-wide counters kept on write (Patchline.GetFleetSummary), sharded like patch_group_counts.
+      await db.schema.createTable('fleet_counts')
+        .addColumn('shard', 'integer', (c) => c.primaryKey())
+        .addColumn('nodes', 'integer', (c) => c.notNull())
+        .addColumn('non_compliant', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('missing_patch_counts')
+        .addColumn('kb_id', 'text', (c) => c.notNull())
+        .addColumn('shard', 'integer', (c) => c.notNull())
+        .addColumn('nodes', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('missing_patch_counts_pk', ['kb_id', 'shard'])
+        .execute();
+      await db.schema.createTable('cve_counts')
+        .addColumn('cve_id', 'text', (c) => c.notNull())
+        .addColumn('shard', 'integer', (c) => c.notNull())
+        .addColumn('nodes', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('cve_counts_pk', ['cve_id', 'shard'])
+        .execute();
+      // Patchline.ListNodes: the node's compliance as a column (so it can lead an index), and keyset indexes for
+      // each sort; (reported_at) also serves the Stale count, nodes(last_ping_at) the PingStatus count.
+      await db.schema.alterTable('node_patch_state').addColumn('non_compliant', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.updateTable('node_patch_state').set({
+        non_compliant: sql`case when critical_non_compliant + security_non_compliant + other_non_compliant > 0 then 1 else 0 end`,
+      }).execute();
+      await db.schema.createIndex('node_patch_state_reported').on('node_patch_state').columns(['reported_at', 'instance_id']).execute();
+      await db.schema.createIndex('node_patch_state_missing').on('node_patch_state').columns(['missing', 'instance_id']).execute();
+      await db.schema.createIndex('node_patch_state_critical').on('node_patch_state').columns(['critical_non_compliant', 'instance_id']).execute();
+      await db.schema.createIndex('node_patch_state_nc_missing').on('node_patch_state').columns(['non_compliant', 'missing', 'instance_id']).execute();
+      await db.schema.createIndex('nodes_last_ping').on('nodes').columns(['last_ping_at', 'instance_id']).execute();
+      // Fill the counters from what is already stored.
+      await writeFleetCounters(db, await computeFleetCounters(db));
     },
   },
   };

@@ -6,6 +6,11 @@
 // previous summary (PostgreSQL: with the node row locked FOR UPDATE; SQLite: under BEGIN IMMEDIATE), subtracts its
 // old contribution and adds the new one. Counter rows are split into SHARDS by node id so concurrent writers
 // for one group rarely wait on the same row; a read sums a group's shards (constant cost, whatever its size).
+// The fleet-wide counters of the console (fleet_counts, missing_patch_counts, cve_counts; src/store/fleet-counters.ts)
+// move the same way, by the difference between the node's previous and new report. Counter tables are always
+// written in one order (fleet_counts, patch_group_counts, compliance_type_counts, missing_patch_counts, cve_counts),
+// and rows within a table in sorted key order; fleet_counts comes first because creating a node (ensureNode)
+// counts it before anything else the transaction does.
 
 import { CompiledQuery, sql, type Transaction } from 'kysely';
 import type { Store, Db } from './store.ts';
@@ -14,7 +19,10 @@ import {
   COUNTER_COLUMN, COUNTER_NAMES, COMPLIANCE_SEVERITIES, groupContribution, complianceContribution,
   type ComplianceSummary, type Counters, type PatchRow, type ComplianceItemRecord,
 } from '../domain/patch-state.ts';
-import { encodePatchRows, readPatchRows, encodeJson, decodeJson, descriptorKey, descriptorOf, type RowDescriptor } from '../domain/patch-rows.ts';
+import {
+  encodePatchRows, readPatchRows, encodeJson, decodeJson, descriptorKey, descriptorOf, descriptorIdsInStates, type RowDescriptor,
+} from '../domain/patch-rows.ts';
+import { MISSING_STATES, missingKbIds, isNonCompliantNode, setDelta } from '../domain/fleet.ts';
 import { DescriptorDictionary } from './descriptors.ts';
 
 export const SHARDS = 8;
@@ -95,7 +103,7 @@ export interface PatchReportWrite {
 const STATE_COLUMNS = [
   'report_seq', 'patch_group', 'baseline_id', 'snapshot_id', 'owner_information', 'install_override_list',
   ...COUNTER_NAMES.map((n) => COUNTER_COLUMN[n]), 'operation', 'operation_start', 'operation_end', 'reboot_option',
-  'last_no_reboot_install', 'summary_hash', 'patches_hash', 'capture_time', 'source', 'reported_at',
+  'last_no_reboot_install', 'summary_hash', 'patches_hash', 'capture_time', 'source', 'reported_at', 'non_compliant',
 ] as const;
 const COMPLIANCE_COLUMNS = [
   'status', 'overall_severity', ...COMPLIANCE_SEVERITIES.flatMap((s) => [`compliant_${s.toLowerCase()}`, `non_compliant_${s.toLowerCase()}`]),
@@ -142,6 +150,19 @@ function addVectors(a: Record<string, number>, b: Record<string, number>): Recor
 }
 
 const isZero = (v: Record<string, number>) => Object.values(v).every((x) => x === 0);
+
+interface FleetDelta {
+  nodes: number;
+  non_compliant: number;
+}
+
+function fleetDelta(map: Map<number, FleetDelta>, shard: number): FleetDelta {
+  let d = map.get(shard);
+  if (d === undefined) map.set(shard, (d = { nodes: 0, non_compliant: 0 }));
+  return d;
+}
+
+const addTo = (map: Map<string, number>, key: string, by: number) => map.set(key, (map.get(key) ?? 0) + by);
 
 /** Bounded LRU of decoded patch rows, keyed by node and report sequence. */
 class RowCache {
@@ -196,11 +217,19 @@ export class ReportingStore {
 
   /** Creates the node if it does not exist yet (a node exists once it registers or first reports). */
   async ensureNode(instanceId: string, now: number, db: Db = this.db): Promise<void> {
-    await db.insertInto('nodes').values({
+    const added = await db.insertInto('nodes').values({
       instance_id: instanceId, resource_type: resourceTypeOf(instanceId), name: null, computer_name: null, ip_address: null,
       platform_type: null, platform_name: null, platform_version: null, agent_version: null, activation_id: null, iam_role: null,
       registration_date: null, source_id: null, source_type: null, patch_group_tag: null, created_at: now, last_ping_at: now,
-    }).onConflict((oc) => oc.column('instance_id').doNothing()).execute();
+    }).onConflict((oc) => oc.column('instance_id').doNothing()).returning('instance_id').execute();
+    await this.nodesAddedIn(db, added.map((r) => r.instance_id));
+  }
+
+  /** Counts newly created nodes in fleet_counts; every insert into nodes calls it in the same transaction. */
+  async nodesAddedIn(db: Db, instanceIds: readonly string[]): Promise<void> {
+    const deltas = new Map<number, FleetDelta>();
+    for (const id of instanceIds) fleetDelta(deltas, shardOf(id)).nodes += 1;
+    await this.#addFleetCounts(db, deltas);
   }
 
   /** PostgreSQL: locks the node row until the transaction ends, so one node's reports apply one at a time. */
@@ -248,17 +277,21 @@ export class ReportingStore {
     if (reports.length === 0) return [];
     const ids = reports.map((r) => r.instanceId);
     if (new Set(ids).size !== ids.length) throw new Error('one report per node per batch');
-    await trx.insertInto('nodes').values(reports.map((r) => ({
+    const added = await trx.insertInto('nodes').values(reports.map((r) => ({
       instance_id: r.instanceId, resource_type: resourceTypeOf(r.instanceId), name: null, computer_name: null, ip_address: null,
       platform_type: null, platform_name: null, platform_version: null, agent_version: null, activation_id: null, iam_role: null,
       registration_date: null, source_id: null, source_type: null, patch_group_tag: null, created_at: r.now, last_ping_at: r.now,
-    }))).onConflict((oc) => oc.column('instance_id').doNothing()).execute();
+    }))).onConflict((oc) => oc.column('instance_id').doNothing()).returning('instance_id').execute();
     const sortedIds = [...ids].sort();
     if (this.#store.engine === 'postgres') await sql`select 1 from nodes where instance_id in (${sql.join(sortedIds)}) order by instance_id for update`.execute(trx);
     for (const r of reports) if (r.touch !== false) await this.touchNode(r.instanceId, r.now, r.nodeUpdate, trx);
 
     const oldRows = await trx.selectFrom('node_patch_state').selectAll().where('instance_id', 'in', ids).execute();
     const old = new Map(oldRows.map((r) => [r.instance_id, r]));
+    const oldMissing = await this.#missingKbIdsIn(trx, ids);
+    const fleetDeltas = new Map<number, FleetDelta>();
+    for (const a of added) fleetDelta(fleetDeltas, shardOf(a.instance_id)).nodes += 1;
+    const missingDeltas = new Map<string, number>(); // `${kb}\u0000${shard}`
     const states: NodePatchStateTable[] = [];
     const seqs: number[] = [];
     const groupDeltas = new Map<string, Record<string, number>>(); // `${group}\u0000${shard}`
@@ -268,7 +301,10 @@ export class ReportingStore {
     };
     for (const r of reports) {
       const previous = old.get(r.instanceId);
-      const seq = (previous === undefined ? 0 : Number(previous.report_seq)) + 1;
+      // A node's first report (also after a deregistration removed the node) starts its sequence at the write time
+      // (epoch ms), not at 1: rows are cached by (node, report_seq) in every process, so a node re-created under the
+      // same id must not reuse a number its previous life had.
+      const seq = previous === undefined ? Math.max(1, Math.floor(r.now)) : Number(previous.report_seq) + 1;
       seqs.push(seq);
       const s = r.summary;
       states.push({
@@ -290,10 +326,13 @@ export class ReportingStore {
         capture_time: s.captureTime ?? null,
         source: r.source,
         reported_at: r.now,
+        non_compliant: isNonCompliantNode(s.counters) ? 1 : 0,
       });
       const shard = shardOf(r.instanceId);
       if (previous !== undefined) addGroupDelta(previous.patch_group, shard, groupVector(countersFromState(previous), -1));
       addGroupDelta(s.patchGroup, shard, groupVector(s.counters, 1));
+      fleetDelta(fleetDeltas, shard).non_compliant += states[states.length - 1]!.non_compliant - Number(previous?.non_compliant ?? 0);
+      for (const [kb, d] of setDelta(oldMissing.get(r.instanceId), missingKbIds(r.rows))) addTo(missingDeltas, `${kb}\u0000${shard}`, d);
     }
     await trx.insertInto('node_patch_state').values(states)
       .onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => Object.fromEntries(
@@ -306,11 +345,13 @@ export class ReportingStore {
     }))).execute();
 
     // Counter rows in (group, shard) order: concurrent writers take row locks in the same order (no deadlock).
+    await this.#addFleetCounts(trx, fleetDeltas);
     for (const key of [...groupDeltas.keys()].sort()) {
       const [group, shard] = key.split('\u0000') as [string, string];
       await this.#addGroupCounts(trx, group, Number(shard), groupDeltas.get(key)!);
     }
     await this.writeCompliancesIn(trx, reports.map((r) => ({ instanceId: r.instanceId, compliance: r.compliance, now: r.now })));
+    await this.#addKeyedCounts(trx, 'missing_patch_counts', missingDeltas);
     await trx.insertInto('node_history').values(reports.map((r, i) => ({
       instance_id: r.instanceId,
       reported_at: r.now,
@@ -341,14 +382,18 @@ export class ReportingStore {
     }
     const rewrite: string[] = [];
     const insert: Array<{ cve_id: string; instance_id: string }> = [];
+    const counts = new Map<string, number>(); // cve_counts moves: `${cve}\u0000${shard}`
     for (const [id, cves] of wanted) {
       const had = current.get(id);
       if ((had?.size ?? 0) === cves.size && [...cves].every((c) => had!.has(c))) continue;
       if (had !== undefined) rewrite.push(id);
       for (const cve of cves) insert.push({ cve_id: cve, instance_id: id });
+      const shard = shardOf(id);
+      for (const [cve, d] of setDelta(had, cves)) addTo(counts, `${cve}\u0000${shard}`, d);
     }
     for (let c = 0; c < rewrite.length; c += 500) await trx.deleteFrom('node_cves').where('instance_id', 'in', rewrite.slice(c, c + 500)).execute();
     for (let c = 0; c < insert.length; c += 1000) await trx.insertInto('node_cves').values(insert.slice(c, c + 1000)).execute();
+    await this.#addKeyedCounts(trx, 'cve_counts', counts);
   }
 
   /**
@@ -358,17 +403,73 @@ export class ReportingStore {
   async removeNodeIn(trx: Db, instanceId: string): Promise<void> {
     const shard = shardOf(instanceId);
     const old = await trx.selectFrom('node_patch_state').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+    if (await this.nodeExists(instanceId, trx)) {
+      await this.#addFleetCounts(trx, new Map([[shard, { nodes: -1, non_compliant: -Number(old?.non_compliant ?? 0) }]]));
+    }
     if (old !== undefined) await this.#addGroupCounts(trx, old.patch_group, shard, groupVector(countersFromState(old), -1));
     const compliance = await trx.selectFrom('resource_compliance').select(['compliance_type', 'status', 'overall_severity'])
       .where('instance_id', '=', instanceId).orderBy('compliance_type').execute();
     for (const c of compliance) {
       await this.#addComplianceCounts(trx, c.compliance_type, shard, complianceVector({ status: c.status, overallSeverity: c.overall_severity }, -1));
     }
+    const missing = (await this.#missingKbIdsIn(trx, [instanceId])).get(instanceId) ?? new Set<string>();
+    await this.#addKeyedCounts(trx, 'missing_patch_counts', new Map([...missing].map((kb) => [`${kb}\u0000${shard}`, -1])));
+    const cves = await trx.selectFrom('node_cves').select('cve_id').where('instance_id', '=', instanceId).execute();
+    await this.#addKeyedCounts(trx, 'cve_counts', new Map(cves.map((c) => [`${c.cve_id}\u0000${shard}`, -1])));
     for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history', 'node_scans', 'node_cves'] as const) {
       await trx.deleteFrom(table).where('instance_id', '=', instanceId).execute();
     }
     await trx.deleteFrom('tags').where('resource_type', '=', 'ManagedInstance').where('resource_id', '=', instanceId).execute();
     await trx.deleteFrom('nodes').where('instance_id', '=', instanceId).execute();
+  }
+
+  /** The KBIds of each node's stored Missing/Failed rows (its previous report), read from the encoded rows. */
+  async #missingKbIdsIn(trx: Db, instanceIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    const perNode: Array<[string, number[]]> = [];
+    for (let c = 0; c < instanceIds.length; c += 500) {
+      const rows = await trx.selectFrom('node_patches').select(['instance_id', 'data']).where('instance_id', 'in', instanceIds.slice(c, c + 500)).execute();
+      for (const r of rows) perNode.push([r.instance_id, descriptorIdsInStates(r.data, MISSING_STATES)]);
+    }
+    await this.descriptors.load(perNode.flatMap(([, d]) => d), trx);
+    for (const [id, descriptors] of perNode) out.set(id, new Set(descriptors.map((d) => this.descriptors.get(d).KBId)));
+    return out;
+  }
+
+  /** Moves fleet_counts (shards in order). */
+  async #addFleetCounts(trx: Db, deltas: ReadonlyMap<number, FleetDelta>): Promise<void> {
+    const rows = [...deltas].filter(([, d]) => d.nodes !== 0 || d.non_compliant !== 0).sort((a, b) => a[0] - b[0])
+      .map(([shard, d]) => ({ shard, nodes: d.nodes, non_compliant: d.non_compliant }));
+    if (rows.length === 0) return;
+    await trx.insertInto('fleet_counts').values(rows).onConflict((oc) => oc.column('shard').doUpdateSet({
+      nodes: sql`fleet_counts.nodes + excluded.nodes`,
+      non_compliant: sql`fleet_counts.non_compliant + excluded.non_compliant`,
+    })).execute();
+  }
+
+  /**
+   * Moves per-(name, shard) node counts (missing_patch_counts, cve_counts) with multi-row upserts in sorted key
+   * order, then deletes the rows this transaction brought to zero (already locked by it), so reads stay small.
+   */
+  async #addKeyedCounts(trx: Db, table: 'missing_patch_counts' | 'cve_counts', deltas: ReadonlyMap<string, number>): Promise<void> {
+    const column = table === 'missing_patch_counts' ? 'kb_id' : 'cve_id';
+    const rows = [...deltas.keys()].filter((k) => deltas.get(k) !== 0).sort().map((k) => {
+      const cut = k.lastIndexOf('\u0000');
+      return { name: k.slice(0, cut), shard: Number(k.slice(cut + 1)), nodes: deltas.get(k)! };
+    });
+    for (let c = 0; c < rows.length; c += 500) {
+      await trx.insertInto(table).values(rows.slice(c, c + 500).map((r) => ({ [column]: r.name, shard: r.shard, nodes: r.nodes })) as never)
+        .onConflict((oc) => oc.columns([column, 'shard'] as never).doUpdateSet({ nodes: sql`${sql.ref(`${table}.nodes`)} + excluded.nodes` } as never))
+        .execute();
+    }
+    const lowered = new Map<number, string[]>();
+    for (const r of rows) if (r.nodes < 0) lowered.set(r.shard, [...(lowered.get(r.shard) ?? []), r.name]);
+    for (const shard of [...lowered.keys()].sort((a, b) => a - b)) {
+      const names = lowered.get(shard)!;
+      for (let c = 0; c < names.length; c += 500) {
+        await trx.deleteFrom(table).where('shard', '=', shard).where(sql.ref(column), 'in', names.slice(c, c + 500)).where('nodes', '<=', 0).execute();
+      }
+    }
   }
 
   async #addGroupCounts(trx: Db, patchGroup: string, shard: number, delta: Record<string, number>): Promise<void> {

@@ -115,6 +115,8 @@ export interface NodePatchStateTable extends PatchCounters {
   /** 'inventory' (PutInventory) or 'scan' (evaluated by Patchline from a raw scan). */
   source: string;
   reported_at: number;
+  /** 1 when the report counts a non-compliant patch (src/domain/fleet.ts isNonCompliantNode), else 0. */
+  non_compliant: number;
 }
 
 /** A node's patch rows, compressed (see src/domain/patch-rows.ts for the encoding). */
@@ -330,6 +332,41 @@ export interface NodeCvesTable {
   instance_id: string;
 }
 
+/** A web console session (docs/console.md). Only hashes of the cookie token and of the CSRF token are stored. */
+export interface ConsoleSessionsTable {
+  /** SHA-256 (hex) of the session token the cookie carries. */
+  token_hash: string;
+  /** The admin key that signed CreateConsoleSession: the session's principal. */
+  access_key_id: string;
+  /** SHA-256 (hex) of the CSRF token. */
+  csrf_hash: string;
+  created_at: number;
+  last_used_at: number;
+  /** Absolute expiry (creation + 8 hours); idle expiry is last_used_at + 30 minutes. */
+  expires_at: number;
+}
+
+/** Fleet-wide node counts per shard (Patchline.GetFleetSummary): registered nodes, non-compliant reported nodes. */
+export interface FleetCountsTable {
+  shard: number;
+  nodes: number;
+  non_compliant: number;
+}
+
+/** Nodes with a Missing or Failed row for a KBId, per shard (MostMissingPatches); rows at 0 are deleted. */
+export interface MissingPatchCountsTable {
+  kb_id: string;
+  shard: number;
+  nodes: number;
+}
+
+/** Nodes whose Missing/Failed rows list a CVE (node_cves), per shard (MostExposedCves); rows at 0 are deleted. */
+export interface CveCountsTable {
+  cve_id: string;
+  shard: number;
+  nodes: number;
+}
+
 export interface DatabaseSchema {
   meta: MetaTable;
   access_keys: AccessKeysTable;
@@ -356,4 +393,8 @@ export interface DatabaseSchema {
   catalogue_patches: CataloguePatchesTable;
   patch_snapshots: PatchSnapshotsTable;
   patch_snapshot_nodes: PatchSnapshotNodesTable;
+  console_sessions: ConsoleSessionsTable;
+  fleet_counts: FleetCountsTable;
+  missing_patch_counts: MissingPatchCountsTable;
+  cve_counts: CveCountsTable;
 }

@@ -73,8 +73,9 @@ for (const { engine, skip } of engines()) {
       assert.notEqual(again.headers['x-amzn-requestid'], r.headers['x-amzn-requestid'], 'each request gets its own id');
     });
 
-    test('GET / and other paths answer a JSON 404, never HTML', async () => {
-      for (const [method, path] of [['GET', '/'], ['GET', '/index.html'], ['POST', '/other'], ['PUT', '/'], ['GET', '/healthz/extra'], ['DELETE', '/']] as const) {
+    test('paths other than the API, /healthz and the console answer a JSON 404, never HTML', async () => {
+      // GET / serves the web console (docs/console.md; test/server/console.test.ts).
+      for (const [method, path] of [['GET', '/index.html'], ['POST', '/other'], ['PUT', '/'], ['GET', '/healthz/extra'], ['DELETE', '/']] as const) {
         const r = await send({ method, path, skipSigning: true, body: method === 'GET' ? undefined : '{}' });
         assert.equal(r.status, 404, `${method} ${path}: ${r.text}`);
         assert.equal(typeof r.json.__type, 'string');
