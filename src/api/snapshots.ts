@@ -16,7 +16,7 @@ import { compileBaseline, evaluateNode } from '../domain/evaluation/index.ts';
 import { getSnapshotDocument, putSnapshotDocument, sharedSnapshot } from '../store/snapshot-store.ts';
 import type { App } from '../app.ts';
 import type { SignedRequest } from '../server/sigv4.ts';
-import type { NodeScansTable, PatchSnapshotsTable } from '../store/schema.ts';
+import type { StoredScanRow, PatchSnapshotsTable } from '../store/schema.ts';
 import type {
   BaselineOverride, GetDeployablePatchSnapshotForInstanceRequest, PatchlineGetPatchSnapshotRequest,
 } from '../generated/ssm-types.ts';
@@ -101,7 +101,7 @@ function overrideDefinition(override: BaselineOverride, nodeOs: string, instance
 }
 
 /** The node's Install list: its latest scan's Missing/Failed rows under the snapshot's baseline at `at` (epoch ms). */
-async function installList(app: App, scan: NodeScansTable, baseline: SnapshotBaseline, at: number): Promise<SnapshotInstallItem[]> {
+async function installList(app: App, scan: StoredScanRow, baseline: SnapshotBaseline, at: number): Promise<SnapshotInstallItem[]> {
   const [stored] = await app.scans.decode([scan], app.evaluator.index);
   const result = evaluateNode(stored!.prepared, compileBaseline(definitionOf(baseline)), Math.floor(at / 1000));
   const install: SnapshotInstallItem[] = [];

@@ -17,7 +17,7 @@ import type { PreparedScan } from '../domain/evaluation/prepare-scan.ts';
 import { summarizePatchRows, type Counters, type PatchRow } from '../domain/patch-state.ts';
 import { sortPatchRows } from '../domain/patch-rows.ts';
 import type { PatchReportWrite } from '../store/reporting-store.ts';
-import type { NodeScansTable } from '../store/schema.ts';
+import type { NodeScansTable, StoredScanRow } from '../store/schema.ts';
 import type { Db, Store } from '../store/store.ts';
 import type { ScanStore } from '../store/scan-store.ts';
 import { AdvisoryStore } from '../store/advisory-store.ts';
@@ -66,6 +66,12 @@ export class Evaluator {
   readonly #compiled = new Map<string, { modified: number; compiled: CompiledBaseline; memo: DecisionMemo }>();
   /** Descriptor ids of engine rows (shared between nodes with the same package and decision). */
   readonly #rowIds = new WeakMap<PatchRow, number>();
+  /**
+   * Evaluations of identical stored scans (same header, packages, candidates and flags; installed times aside) under
+   * one baseline version: nodes built from the same image and updated together evaluate once per batch loop, not
+   * once each. Valid until the entry's nextChangeAt; dropped with the package index when the catalogue changes.
+   */
+  readonly #scanMemo = new Map<string, ScanEvaluation>();
   #wake: (() => void) | undefined;
   #running = false;
 
@@ -87,6 +93,7 @@ export class Evaluator {
     if (await this.advisories.refresh()) {
       this.#index = new PackageIndex('identity');
       this.#compiled.clear();
+      this.#scanMemo.clear();
     }
   }
 
@@ -124,14 +131,21 @@ export class Evaluator {
    * `advisoriesChecked`: the caller has just called refreshAdvisories (a batch does it once).
    */
   async evaluate(prepared: PreparedScan, installedTimes: Map<ScanPackage, number>, baseline: Baseline, now: number, advisoriesChecked = false): Promise<NodeEvaluationResult> {
+    const e = await this.#evaluateScan(prepared, baseline, now, advisoriesChecked);
+    const rows = e.engineRows.map((r) => withInstalledTime(r, INSTALLED_STATES.has(r.State) ? installedTimes.get(r.package) : undefined));
+    return { baseline, compiled: e.compiled, rows, descriptorIds: e.descriptorIds, counters: e.counters, nextChangeAt: e.nextChangeAt };
+  }
+
+  /** The part of an evaluation every node with this scan shares: the engine's rows (sorted), their ids, counters. */
+  async #evaluateScan(prepared: PreparedScan, baseline: Baseline, now: number, advisoriesChecked: boolean): Promise<ScanEvaluation> {
     if (!advisoriesChecked) await this.refreshAdvisories();
     const labelled = await this.advisories.label(prepared);
     const { compiled, memo } = this.#compiledFor(baseline);
     const result = evaluateNode(labelled, compiled, Math.floor(now / 1000), memo);
     const engineRows = sortPatchRows([...result.rows]);
     const descriptorIds = await this.descriptorIds(engineRows);
-    const rows = engineRows.map((r) => withInstalledTime(r, installedTimes));
-    return { baseline, compiled, rows, descriptorIds, counters: result.counters, nextChangeAt: result.nextChangeAt === undefined ? undefined : result.nextChangeAt * 1000 };
+    const packageIds = Int32Array.from(engineRows, (r) => this.#app.scans.packages.idOf(r.package) ?? -1);
+    return { compiled, engineRows, descriptorIds, packageIds, counters: result.counters, nextChangeAt: result.nextChangeAt === undefined ? undefined : result.nextChangeAt * 1000 };
   }
 
   async descriptorIds(rows: readonly EvaluatedRow[]): Promise<number[]> {
@@ -203,16 +217,37 @@ export class Evaluator {
     const ids = claimed.map((r) => r.instance_id);
     // After the claim: a catalogue change marked these nodes before it, so this batch sees that version.
     await this.refreshAdvisories();
-    const scans = await app.scans.decode(claimed, this.index);
     const resolution = await this.resolution();
     const tags = new Map((await app.store.db.selectFrom('nodes').select(['instance_id', 'patch_group_tag']).where('instance_id', 'in', ids).execute())
       .map((n) => [n.instance_id, n.patch_group_tag]));
+    // Identical scans under the same baseline version are evaluated once (#scanMemo); only the others are decoded.
+    const planned: Array<{ row: StoredScanRow; group: string | null; baseline: Baseline; key: string; timesById: Map<number, number> }> = [];
+    const toDecode: StoredScanRow[] = [];
+    for (const row of claimed) {
+      const group = tags.get(row.instance_id) ?? null;
+      const baseline = await this.baselineFor(row.operating_system, group, resolution);
+      const { key: scanKey, timesById } = app.scans.fingerprint(row.data);
+      const key = `${baseline.BaselineId}\u0000${baseline.ModifiedDate}\u0000${scanKey}`;
+      planned.push({ row, group, baseline, key, timesById });
+      if (!this.#memoFresh(key, now)) toDecode.push(row);
+    }
+    const decoded = new Map((await app.scans.decode(toDecode, this.index)).map((d) => [d.row.instance_id, d]));
+    if (this.#scanMemo.size > SCAN_MEMO_LIMIT) this.#scanMemo.clear();
     const work: Array<{ row: NodeScansTable; write: PatchReportWrite; e: NodeEvaluationResult }> = [];
-    for (const s of scans) {
-      const group = tags.get(s.row.instance_id) ?? null;
-      const baseline = await this.baselineFor(s.row.operating_system, group, resolution);
-      const e = await this.evaluate(s.prepared, s.installedTimes, baseline, now, true);
-      work.push({ row: s.row, write: this.reportWrite(s.row.instance_id, s.row, group, e, now, false), e });
+    let sinceYield = 0;
+    for (const p of planned) {
+      if (++sinceYield === YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      let shared = this.#memoFresh(p.key, now) ? this.#scanMemo.get(p.key) : undefined;
+      if (shared === undefined) {
+        shared = await this.#evaluateScan(decoded.get(p.row.instance_id)!.prepared, p.baseline, now, true);
+        this.#scanMemo.set(p.key, shared);
+      }
+      const rows = shared.engineRows.map((r, i) => withInstalledTime(r, INSTALLED_STATES.has(r.State) ? p.timesById.get(shared.packageIds[i]!) : undefined));
+      const e: NodeEvaluationResult = { baseline: p.baseline, compiled: shared.compiled, rows, descriptorIds: shared.descriptorIds, counters: shared.counters, nextChangeAt: shared.nextChangeAt };
+      work.push({ row: p.row, write: this.reportWrite(p.row.instance_id, p.row, p.group, e, now, false), e });
     }
     await app.store.transaction(async (trx) => {
       // A node that sent a new scan since the claim was evaluated by that request: leave it alone.
@@ -227,6 +262,11 @@ export class Evaluator {
       }
     });
     return claimed.length;
+  }
+
+  #memoFresh(key: string, now: number): boolean {
+    const m = this.#scanMemo.get(key);
+    return m !== undefined && (m.nextChangeAt === undefined || now < m.nextChangeAt);
   }
 
   /** Runs the background loop until the returned function is called. */
@@ -276,8 +316,23 @@ export class Evaluator {
   }
 }
 
-function withInstalledTime(r: EvaluatedRow, times: Map<ScanPackage, number>): PatchRow {
-  const t = INSTALLED_STATES.has(r.State) ? times.get(r.package) : undefined;
+/** Nodes evaluated between yields to the event loop, so a batch in a serving process delays requests by ~10 ms at most. */
+const YIELD_EVERY = 8;
+
+/** Distinct scan evaluations kept (about 5 KB each with 500 packages). */
+const SCAN_MEMO_LIMIT = 20_000;
+
+interface ScanEvaluation {
+  compiled: CompiledBaseline;
+  engineRows: EvaluatedRow[];
+  descriptorIds: number[];
+  /** The package dictionary id of each row's package (-1 if it has none), to find a node's installed times. */
+  packageIds: Int32Array;
+  counters: Counters;
+  nextChangeAt: number | undefined;
+}
+
+function withInstalledTime(r: EvaluatedRow, t: number | undefined): PatchRow {
   const row: PatchRow = { Title: r.Title, KBId: r.KBId, Classification: r.Classification, Severity: r.Severity, State: r.State, InstalledTime: t ?? 0 };
   if (r.CVEIds) row.CVEIds = r.CVEIds;
   if (r.ComplianceLevel !== undefined) row.ComplianceLevel = r.ComplianceLevel;

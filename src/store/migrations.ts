@@ -252,6 +252,18 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       await writeFleetCounters(db, await computeFleetCounters(db));
     },
   },
+  '0009-scan-data': {
+    async up(db: Kysely<any>) {
+      // Scan data moves out of node_scans: marking, claiming and finishing an evaluation update node_scans, and on
+      // SQLite an update rewrites the whole record, kilobytes of scan included.
+      await db.schema.createTable('node_scan_data')
+        .addColumn('instance_id', 'text', (c) => c.primaryKey())
+        .addColumn('data', blob, (c) => c.notNull())
+        .execute();
+      await sql`insert into node_scan_data (instance_id, data) select instance_id, data from node_scans`.execute(db);
+      await db.schema.alterTable('node_scans').dropColumn('data').execute();
+    },
+  },
   };
 }
 

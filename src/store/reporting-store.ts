@@ -416,7 +416,7 @@ export class ReportingStore {
     await this.#addKeyedCounts(trx, 'missing_patch_counts', new Map([...missing].map((kb) => [`${kb}\u0000${shard}`, -1])));
     const cves = await trx.selectFrom('node_cves').select('cve_id').where('instance_id', '=', instanceId).execute();
     await this.#addKeyedCounts(trx, 'cve_counts', new Map(cves.map((c) => [`${c.cve_id}\u0000${shard}`, -1])));
-    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history', 'node_scans', 'node_cves'] as const) {
+    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history', 'node_scans', 'node_scan_data', 'node_cves'] as const) {
       await trx.deleteFrom(table).where('instance_id', '=', instanceId).execute();
     }
     await trx.deleteFrom('tags').where('resource_type', '=', 'ManagedInstance').where('resource_id', '=', instanceId).execute();

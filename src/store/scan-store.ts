@@ -8,9 +8,10 @@
 // The header holds the node-level facts (OS, product, operation, reboot pending, failed and pending-reboot
 // packages, dependencies). Evaluation tracking (dirty_seq / evaluated_seq) lives beside the data.
 
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Store, Db } from './store.ts';
-import type { NodeScansTable } from './schema.ts';
+import type { NodeScansTable, StoredScanRow } from './schema.ts';
 import { DescriptorDictionary } from './descriptors.ts';
 import { osFamily } from '../domain/baseline.ts';
 import { packageKey } from '../domain/evaluation/decision-cache.ts';
@@ -45,7 +46,7 @@ export interface StoredScan {
   prepared: PreparedScan;
   /** Installed time (epoch seconds) of each installed package object of this node. */
   installedTimes: Map<ScanPackage, number>;
-  row: NodeScansTable;
+  row: StoredScanRow;
 }
 
 export class ScanStore {
@@ -103,8 +104,28 @@ export class ScanStore {
     return buf;
   }
 
+  /**
+   * A stored scan's identity apart from its installed times (header, packages, candidates, flags), and those times
+   * by package id: two nodes with the same fingerprint evaluate to the same rows under the same baseline version.
+   */
+  fingerprint(data: Buffer): { key: string; timesById: Map<number, number> } {
+    const buf = Buffer.from(data); // a copy whose time fields are zeroed before hashing
+    const timesById = new Map<number, number>();
+    let o = 4 + buf.readUInt32LE(0);
+    const n = buf.readUInt32LE(o);
+    o += 4;
+    for (let i = 0; i < n; i++) {
+      const inst = buf.readInt32LE(o);
+      const time = buf.readUInt32LE(o + 4);
+      if (inst >= 0 && time > 0) timesById.set(inst, time);
+      buf.writeUInt32LE(0, o + 4);
+      o += 11 + 4 * buf.readUInt16LE(o + 9);
+    }
+    return { key: createHash('sha1').update(buf).digest('base64'), timesById };
+  }
+
   /** Decodes stored scans (loading their packages into the dictionary) into prepared scans. */
-  async decode(rows: NodeScansTable[], index: PackageIndex): Promise<StoredScan[]> {
+  async decode(rows: StoredScanRow[], index: PackageIndex): Promise<StoredScan[]> {
     const parsed = rows.map((row) => {
       const buf = Buffer.from(row.data.buffer, row.data.byteOffset, row.data.byteLength);
       const headerLength = buf.readUInt32LE(0);
@@ -179,37 +200,54 @@ export class ScanStore {
     });
   }
 
-  getScan(instanceId: string, db: Db = this.#store.db): Promise<NodeScansTable | undefined> {
-    return db.selectFrom('node_scans').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+  getScan(instanceId: string, db: Db = this.#store.db): Promise<StoredScanRow | undefined> {
+    return db.selectFrom('node_scans').innerJoin('node_scan_data', 'node_scan_data.instance_id', 'node_scans.instance_id')
+      .selectAll('node_scans').select('node_scan_data.data').where('node_scans.instance_id', '=', instanceId).executeTakeFirst();
   }
 
-  getScans(instanceIds: string[], db: Db = this.#store.db): Promise<NodeScansTable[]> {
+  getScans(instanceIds: string[], db: Db = this.#store.db): Promise<StoredScanRow[]> {
     if (instanceIds.length === 0) return Promise.resolve([]);
-    return db.selectFrom('node_scans').selectAll().where('instance_id', 'in', instanceIds).execute();
+    return db.selectFrom('node_scans').innerJoin('node_scan_data', 'node_scan_data.instance_id', 'node_scans.instance_id')
+      .selectAll('node_scans').select('node_scan_data.data').where('node_scans.instance_id', 'in', instanceIds).execute();
+  }
+
+  /** Attaches each row's scan data (rows whose data is gone, a node deleted meanwhile, are left out). */
+  async #withData(rows: NodeScansTable[], db: Db = this.#store.db): Promise<StoredScanRow[]> {
+    if (rows.length === 0) return [];
+    const data = new Map((await db.selectFrom('node_scan_data').selectAll().where('instance_id', 'in', rows.map((r) => r.instance_id)).execute())
+      .map((d) => [d.instance_id, d.data]));
+    return rows.flatMap((r) => {
+      const d = data.get(r.instance_id);
+      return d === undefined ? [] : [{ ...r, data: d }];
+    });
   }
 
   /**
    * Stores a node's new scan together with the evaluation just made of it. `observedDirtySeq` is the node's
    * dirty_seq read before evaluating: if a change marked it since, it stays dirty.
    */
-  async putScanIn(trx: Db, row: Omit<NodeScansTable, 'scan_seq' | 'dirty' | 'dirty_seq' | 'evaluated_seq' | 'claimed_until'>, observedDirtySeq: number): Promise<number> {
+  async putScanIn(trx: Db, row: Omit<StoredScanRow, 'scan_seq' | 'dirty' | 'dirty_seq' | 'evaluated_seq' | 'claimed_until'>, observedDirtySeq: number): Promise<number> {
     const old = await trx.selectFrom('node_scans').select(['scan_seq', 'dirty_seq']).where('instance_id', '=', row.instance_id).executeTakeFirst();
     const seq = (old === undefined ? 0 : Number(old.scan_seq)) + 1;
     const dirtySeq = old === undefined ? 0 : Number(old.dirty_seq);
-    const full: NodeScansTable = { ...row, scan_seq: seq, dirty: dirtySeq > observedDirtySeq ? 1 : 0, dirty_seq: dirtySeq, evaluated_seq: observedDirtySeq, claimed_until: null };
+    const { data, ...fields } = row;
+    const full: NodeScansTable = { ...fields, scan_seq: seq, dirty: dirtySeq > observedDirtySeq ? 1 : 0, dirty_seq: dirtySeq, evaluated_seq: observedDirtySeq, claimed_until: null };
     const { instance_id: _i, ...update } = full;
     await trx.insertInto('node_scans').values(full).onConflict((oc) => oc.column('instance_id').doUpdateSet(update)).execute();
+    await trx.insertInto('node_scan_data').values({ instance_id: row.instance_id, data })
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => ({ data: eb.ref('excluded.data') }))).execute();
     return seq;
   }
 
   /** The header of a stored scan (pending-reboot packages carry over between reports). */
-  header(row: Pick<NodeScansTable, 'data'>): { pendingReboot: NodeScan['pendingReboot'] } {
+  header(row: Pick<StoredScanRow, 'data'>): { pendingReboot: NodeScan['pendingReboot'] } {
     const buf = Buffer.from(row.data.buffer, row.data.byteOffset, row.data.byteLength);
     return JSON.parse(buf.toString('utf8', 4, 4 + buf.readUInt32LE(0))) as ScanHeader;
   }
 
   async deleteScanIn(trx: Db, instanceId: string): Promise<void> {
     await trx.deleteFrom('node_scans').where('instance_id', '=', instanceId).execute();
+    await trx.deleteFrom('node_scan_data').where('instance_id', '=', instanceId).execute();
   }
 
   /** Marks nodes for re-evaluation. `where` narrows to the affected nodes; returns how many were marked. */
@@ -236,7 +274,7 @@ export class ScanStore {
    * Claims up to `limit` out-of-date nodes for evaluation by this server for `leaseMs` (PostgreSQL: concurrent
    * servers skip each other's claims). Returns their rows.
    */
-  async claimDirty(limit: number, now: number, leaseMs = 60_000): Promise<NodeScansTable[]> {
+  async claimDirty(limit: number, now: number, leaseMs = 60_000): Promise<StoredScanRow[]> {
     if (this.#store.engine === 'postgres') {
       const result = await sql<NodeScansTable>`
         update node_scans set claimed_until = ${now + leaseMs}
@@ -245,14 +283,15 @@ export class ScanStore {
           where dirty = 1 and (claimed_until is null or claimed_until < ${now})
           order by instance_id limit ${limit} for update skip locked)
         returning *`.execute(this.#store.db);
-      return result.rows;
+      return this.#withData(result.rows);
     }
-    return this.#store.transaction(async (trx) => {
+    const rows = await this.#store.transaction(async (trx) => {
       const rows = await trx.selectFrom('node_scans').selectAll().where('dirty', '=', 1)
         .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)])).orderBy('instance_id').limit(limit).execute();
       if (rows.length > 0) await trx.updateTable('node_scans').set({ claimed_until: now + leaseMs }).where('instance_id', 'in', rows.map((r) => r.instance_id)).execute();
       return rows;
     });
+    return this.#withData(rows);
   }
 
   /** Records an evaluation; the node stays dirty if it was marked again meanwhile (dirty_seq moved). */

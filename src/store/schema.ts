@@ -230,8 +230,6 @@ export interface NodeScansTable {
   snapshot_id: string | null;
   reboot_option: string | null;
   last_no_reboot_install: number | null;
-  /** The prepared scan: package-dictionary ids per entry (src/store/scan-store.ts). */
-  data: Buffer;
   received_at: number;
   /** 1 while the node's evaluation is out of date (dirty_seq > evaluated_seq). */
   dirty: number;
@@ -244,6 +242,18 @@ export interface NodeScansTable {
   /** A server evaluating the node holds it until then (several servers share the work). */
   claimed_until: number | null;
 }
+
+/**
+ * The prepared scan of each node (package-dictionary ids per entry, src/store/scan-store.ts), apart from node_scans
+ * so that evaluation bookkeeping (marking, claiming, finishing) never rewrites the scan's kilobytes.
+ */
+export interface NodeScanDataTable {
+  instance_id: string;
+  data: Buffer;
+}
+
+/** A node's scan row with its data, as the scan store hands it out. */
+export type StoredScanRow = NodeScansTable & { data: Buffer };
 
 /** The patch catalogue: update candidates reported by scans, per product (DescribeAvailablePatches). */
 export interface CataloguePatchesTable {
@@ -387,6 +397,7 @@ export interface DatabaseSchema {
   activations: ActivationsTable;
   patch_descriptors: PatchDescriptorsTable;
   node_scans: NodeScansTable;
+  node_scan_data: NodeScanDataTable;
   advisories: AdvisoriesTable;
   advisory_packages: AdvisoryPackagesTable;
   node_cves: NodeCvesTable;
