@@ -5,7 +5,7 @@
 import { ServiceError, Errors } from '../server/errors.ts';
 import { defineOperations, type RequestContext } from '../server/operation.ts';
 import { stableJson } from '../server/next-token.ts';
-import { applyDefinitionInput, checkDefinition, emptyDefinition, DEFINITION_MEMBERS, type Baseline } from '../domain/baseline.ts';
+import { applyDefinitionInput, checkDefinition, emptyDefinition, DEFINITION_MEMBERS, ruleMembers, type Baseline } from '../domain/baseline.ts';
 import {
   baselineFromRow, defaultBaselineIds, definitionDocument, loadBaseline, newBaselineId, parseBaselineId, sha256, toEpochSeconds,
 } from './baseline-lookup.ts';
@@ -20,24 +20,15 @@ import type {
 export const MAX_CUSTOM_BASELINES = 1000;
 
 function definitionOutput(b: Baseline): Record<string, unknown> {
-  const out: Record<string, unknown> = {
+  return {
     BaselineId: b.BaselineId,
     Name: b.Name,
     OperatingSystem: b.OperatingSystem,
-    GlobalFilters: b.GlobalFilters,
-    ApprovalRules: b.ApprovalRules,
-    ApprovedPatches: b.ApprovedPatches,
-    ApprovedPatchesComplianceLevel: b.ApprovedPatchesComplianceLevel,
-    ApprovedPatchesEnableNonSecurity: b.ApprovedPatchesEnableNonSecurity,
-    RejectedPatches: b.RejectedPatches,
-    RejectedPatchesAction: b.RejectedPatchesAction,
+    ...ruleMembers(b),
     CreatedDate: toEpochSeconds(b.CreatedDate),
     ModifiedDate: toEpochSeconds(b.ModifiedDate),
-    Sources: b.Sources,
+    ...(b.Description !== undefined ? { Description: b.Description } : {}),
   };
-  if (b.Description !== undefined) out.Description = b.Description;
-  if (b.AvailableSecurityUpdatesComplianceStatus !== undefined) out.AvailableSecurityUpdatesComplianceStatus = b.AvailableSecurityUpdatesComplianceStatus;
-  return out;
 }
 
 function refuseAwsBaseline(id: string, action: string): never {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { ServiceError, Errors } from '../server/errors.ts';
 import { defineOperations } from '../server/operation.ts';
 import { stableJson } from '../server/next-token.ts';
-import { applyDefinitionInput, checkDefinition, emptyDefinition, type Baseline, type BaselineDefinition } from '../domain/baseline.ts';
+import { applyDefinitionInput, checkDefinition, emptyDefinition, ruleMembers, type Baseline, type BaselineDefinition } from '../domain/baseline.ts';
 import { compileBaseline, evaluateNode } from '../domain/evaluation/index.ts';
 import { getSnapshotDocument, putSnapshotDocument, sharedSnapshot } from '../store/snapshot-store.ts';
 import type { App } from '../app.ts';
@@ -66,21 +66,12 @@ export interface SnapshotDocument {
 }
 
 function snapshotBaseline(b: BaselineDefinition & { BaselineId: string }, override: boolean): SnapshotBaseline {
-  const out: SnapshotBaseline = {
+  return {
     ...(override ? {} : { BaselineId: b.BaselineId, Name: b.Name }),
     OperatingSystem: b.OperatingSystem,
     ...(override || b.Description === undefined ? {} : { Description: b.Description }),
-    GlobalFilters: b.GlobalFilters,
-    ApprovalRules: b.ApprovalRules,
-    ApprovedPatches: b.ApprovedPatches,
-    ApprovedPatchesComplianceLevel: b.ApprovedPatchesComplianceLevel,
-    ApprovedPatchesEnableNonSecurity: b.ApprovedPatchesEnableNonSecurity,
-    RejectedPatches: b.RejectedPatches,
-    RejectedPatchesAction: b.RejectedPatchesAction,
-    Sources: b.Sources,
+    ...ruleMembers(b),
   };
-  if (b.AvailableSecurityUpdatesComplianceStatus !== undefined) out.AvailableSecurityUpdatesComplianceStatus = b.AvailableSecurityUpdatesComplianceStatus;
-  return out;
 }
 
 /** A snapshot baseline as the engine compiles it. */

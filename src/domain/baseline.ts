@@ -43,6 +43,25 @@ export interface BaselineDefinition {
   AvailableSecurityUpdatesComplianceStatus?: string;
 }
 
+/** The members that decide approval, as GetPatchBaseline and snapshot documents show them. */
+export type BaselineRuleMembers = Pick<BaselineDefinition, 'GlobalFilters' | 'ApprovalRules' | 'ApprovedPatches' | 'ApprovedPatchesComplianceLevel'
+  | 'ApprovedPatchesEnableNonSecurity' | 'RejectedPatches' | 'RejectedPatchesAction' | 'Sources' | 'AvailableSecurityUpdatesComplianceStatus'>;
+
+export function ruleMembers(b: BaselineDefinition): BaselineRuleMembers {
+  const out: BaselineRuleMembers = {
+    GlobalFilters: b.GlobalFilters,
+    ApprovalRules: b.ApprovalRules,
+    ApprovedPatches: b.ApprovedPatches,
+    ApprovedPatchesComplianceLevel: b.ApprovedPatchesComplianceLevel,
+    ApprovedPatchesEnableNonSecurity: b.ApprovedPatchesEnableNonSecurity,
+    RejectedPatches: b.RejectedPatches,
+    RejectedPatchesAction: b.RejectedPatchesAction,
+    Sources: b.Sources,
+  };
+  if (b.AvailableSecurityUpdatesComplianceStatus !== undefined) out.AvailableSecurityUpdatesComplianceStatus = b.AvailableSecurityUpdatesComplianceStatus;
+  return out;
+}
+
 export interface Baseline extends BaselineDefinition {
   BaselineId: string;
   /** 'AWS' for the predefined baselines, 'Self' for the operator's own. */

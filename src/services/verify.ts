@@ -112,8 +112,10 @@ async function compareFleetCounters(db: Transaction<DatabaseSchema>, expected: F
 const FLEET_COLUMNS = ['nodes', 'non_compliant'];
 
 export async function verifyAggregates(store: Store, options: { repair: boolean }): Promise<{ differences: AggregateDifference[]; repaired: boolean; nodes: number }> {
-  return store.transaction(async (trx) => {
-    if (store.engine === 'postgres') {
+  // Without repair, one consistent snapshot that holds no lock (reports keep flowing); repair locks the aggregates.
+  const run = options.repair ? store.transaction.bind(store) : store.snapshot.bind(store);
+  return run(async (trx) => {
+    if (store.engine === 'postgres' && options.repair) {
       await sql`lock table patch_group_counts, compliance_type_counts, fleet_counts, missing_patch_counts, cve_counts in exclusive mode`.execute(trx);
     }
     const groups = await expectedGroupCounts(trx);

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type TransactionSettings } from 'kysely';
 import type { DatabaseSchema } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -24,7 +24,12 @@ class ImmediateSqliteDriver extends SqliteDriver {
     this.#sqlite = sqlite;
   }
 
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
+    // Store.snapshot: a read-only snapshot, which in WAL mode needs no lock at all.
+    if (settings?.isolationLevel === 'repeatable read') {
+      await connection.executeQuery(CompiledQuery.raw('begin deferred'));
+      return;
+    }
     const deadline = Date.now() + WRITE_LOCK_TIMEOUT_MS;
     for (let attempt = 0; ; attempt++) {
       this.#sqlite.pragma('busy_timeout = 0');

@@ -8,7 +8,7 @@
 //
 // Shards follow shardOf(instance_id), like the per-group counters. Rows at zero are not kept.
 
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DatabaseSchema } from './schema.ts';
 import { shardOf, countersFromState } from './reporting-store.ts';
 import { descriptorIdsInStates } from '../domain/patch-rows.ts';
@@ -78,7 +78,8 @@ export async function computeFleetCounters(db: Kysely<DatabaseSchema>): Promise<
 
   for (let after: [string, string] = ['', '']; ;) {
     const rows = await db.selectFrom('node_cves').select(['cve_id', 'instance_id'])
-      .where((eb) => eb.or([eb('cve_id', '>', after[0]), eb.and([eb('cve_id', '=', after[0]), eb('instance_id', '>', after[1])])]))
+      // A row-value comparison, so both engines walk the primary key instead of re-scanning the table per page.
+      .where(sql<boolean>`(cve_id, instance_id) > (${after[0]}, ${after[1]})`)
       .orderBy('cve_id').orderBy('instance_id').limit(PAGE).execute();
     for (const r of rows) bump(out.cves, `${r.cve_id}\u0000${shardOf(r.instance_id)}`);
     if (rows.length < PAGE) break;

@@ -26,6 +26,14 @@ export class Store {
     return this.db.transaction().execute(fn);
   }
 
+  /**
+   * Runs `fn` on one consistent snapshot without taking the write lock (PostgreSQL REPEATABLE READ; SQLite a
+   * deferred transaction, a WAL snapshot): long reads such as `patchline verify` never hold up reports.
+   */
+  snapshot<T>(fn: (trx: Transaction<DatabaseSchema>) => Promise<T>): Promise<T> {
+    return this.db.transaction().setIsolationLevel('repeatable read').execute(fn);
+  }
+
   // ---- baselines -------------------------------------------------------------------------------------------
 
   async insertBaseline(row: BaselinesTable, db: Db = this.db): Promise<void> {

@@ -54,7 +54,7 @@ for (const { engine, skip } of engines()) {
     test('one shared evaluation, each node with its own installed times; a different scan gets its own rows', async () => {
       await server.app.scans.markDirty({ all: true });
       assert.equal(await server.app.evaluator.runBatch(500, t * 1000), 3);
-      const [pa, pb, pc] = await Promise.all([a, b, c].map(async (id) => byName(await allPatches(ssm, id))));
+      const [pa, pb, pc] = await Promise.all([a, b, c].map(async (id) => byName(await allPatches(ssm, id)))) as [ReturnType<typeof byName>, ReturnType<typeof byName>, ReturnType<typeof byName>];
       // rsyslog released 8 days ago: approved, Missing. openssl 6 days ago: not yet, so its installed version is
       // InstalledOther. bash and curl have no approved update: InstalledOther.
       assert.deepEqual(pa, {

@@ -13,22 +13,10 @@ import { hmacJs, sha256Js, signRequest } from '../../console/src/sigv4.ts';
 import { describeRule, explainPatch, type Baseline } from '../../console/src/rules.ts';
 import { fieldErrors, splitClauses } from '../../console/src/validation.ts';
 import { verifySigV4 } from '../../src/server/sigv4.ts';
+import { NodeSha256 } from '../helpers/raw-request.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-/** SHA-256 / HMAC in the shape @smithy/signature-v4 expects. */
-class NodeSha256 {
-  #hash;
-  constructor(secret?: string | Uint8Array) {
-    this.#hash = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(data: string | Uint8Array): void {
-    this.#hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
-  }
-}
 
 test('console/ type-checks (tsc -p console/tsconfig.json)', () => {
   const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', join(ROOT, 'console/tsconfig.json')], { encoding: 'utf8' });

@@ -50,7 +50,7 @@ export interface RawResponse {
 }
 
 /** SHA-256 / HMAC-SHA-256 in the shape @smithy/signature-v4 expects (a Checksum constructor). */
-class NodeSha256 {
+export class NodeSha256 {
   #hash;
   readonly #secret?: string | Uint8Array;
 

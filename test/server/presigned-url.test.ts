@@ -3,29 +3,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { presignQuery, verifyPresigned, type SignedRequest } from '../../src/server/sigv4.ts';
 import { ServiceError } from '../../src/server/errors.ts';
 import { requestScheme, urlHost } from '../../src/auth/snapshot-urls.ts';
+import { NodeSha256 } from '../helpers/raw-request.ts';
 
-class NodeSha256 {
-  #hash;
-  #secret?: string | Uint8Array;
-  constructor(secret?: string | Uint8Array) {
-    this.#secret = secret;
-    this.#hash = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(data: string | Uint8Array) {
-    this.#hash.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.#hash.digest());
-  }
-  reset() {
-    this.#hash = this.#secret ? createHmac('sha256', this.#secret) : createHash('sha256');
-  }
-}
 
 const KEY = { accessKeyId: 'PLSNAPSHOTURLSIGNER0', secretAccessKey: 'c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0wMTIzNDU2Nzg5' };
 const lookup = (id: string) => (id === KEY.accessKeyId ? KEY.secretAccessKey : undefined);

@@ -2,28 +2,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { verifySigV4, type SignedRequest } from '../../src/server/sigv4.ts';
 import { ServiceError } from '../../src/server/errors.ts';
+import { NodeSha256 } from '../helpers/raw-request.ts';
 
-class NodeSha256 {
-  #hash;
-  #secret?: string | Uint8Array;
-  constructor(secret?: string | Uint8Array) {
-    this.#secret = secret;
-    this.#hash = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(data: string | Uint8Array) {
-    this.#hash.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.#hash.digest());
-  }
-  reset() {
-    this.#hash = this.#secret ? createHmac('sha256', this.#secret) : createHash('sha256');
-  }
-}
 
 const KEY = { accessKeyId: 'AKPLEXAMPLE000000001', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 const lookup = (id: string) => (id === KEY.accessKeyId ? KEY.secretAccessKey : undefined);
