@@ -62,17 +62,10 @@ interface Profile {
   stats: ProfileStats;
 }
 
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the same seedable generator the tests use (uniform in [0, 1)). */
+import { rng as prng } from '../test/helpers/fleet.ts';
+
+export { prng };
 
 /** MurmurHash3's 32-bit finaliser: a bijection on 32-bit integers, so distinct inputs give distinct outputs. */
 function fmix32(x: number): number {

@@ -141,20 +141,25 @@ function signingKey(secret: string, date: string, region: string, service: strin
   return key;
 }
 
+/** Headers as SigV4 canonicalises them: lower-case names, trimmed values, repeats joined with ',' in arrival order. */
+function collectHeaders(rawHeaders: readonly string[]): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    const value = rawHeaders[i + 1]!.trim().replace(/\s+/g, ' ');
+    const prev = headers.get(name);
+    headers.set(name, prev === undefined ? value : `${prev},${value}`);
+  }
+  return headers;
+}
+
 /**
  * Verifies the request's SigV4 signature. Resolves with the caller's identity, or throws a ServiceError with
  * the code AWS uses: MissingAuthenticationTokenException, IncompleteSignatureException,
  * InvalidSignatureException or UnrecognizedClientException.
  */
 export async function verifySigV4(req: SignedRequest, lookupSecret: SecretLookup, now = Date.now()): Promise<VerifiedIdentity> {
-  // Collect headers: lower-case names; repeated headers joined with ',' in arrival order (SigV4 rule).
-  const headers = new Map<string, string>();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!.toLowerCase();
-    const value = req.rawHeaders[i + 1]!.trim().replace(/\s+/g, ' ');
-    const prev = headers.get(name);
-    headers.set(name, prev === undefined ? value : `${prev},${value}`);
-  }
+  const headers = collectHeaders(req.rawHeaders);
   const authorization = headers.get('authorization');
   if (authorization === undefined || authorization === '') {
     const q = req.url.indexOf('?');
@@ -313,13 +318,7 @@ function decodeQueryPart(s: string): string {
  * (wrong signature, scope or date) or UnrecognizedClientException (unknown key).
  */
 export async function verifyPresigned(req: SignedRequest, lookupSecret: SecretLookup, now = Date.now()): Promise<VerifiedIdentity & { expiresAt: number }> {
-  const headers = new Map<string, string>();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!.toLowerCase();
-    const value = req.rawHeaders[i + 1]!.trim().replace(/\s+/g, ' ');
-    const prev = headers.get(name);
-    headers.set(name, prev === undefined ? value : `${prev},${value}`);
-  }
+  const headers = collectHeaders(req.rawHeaders);
   const q = req.url.indexOf('?');
   const path = q < 0 ? req.url : req.url.slice(0, q);
   const rawPairs = q < 0 ? [] : req.url.slice(q + 1).split('&').filter((p) => p !== '');

@@ -23,6 +23,7 @@ import { callPatchline, nodeId, patchEntry, patchReport } from '../helpers/fleet
 import { aptCandidates, hostFixturesDir, readAptListUpgradable, readDpkgQuery } from '../domain/evaluation/support.ts';
 import { importAdvisories, type ImportSummary } from '../../src/services/advisory-import.ts';
 import { AdvisoryStore } from '../../src/store/advisory-store.ts';
+import { rejectsWith } from '../helpers/assertions.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = join(repoRoot, '..', 'shared', 'fixtures');
@@ -144,18 +145,6 @@ function runCli(args: string[]): Promise<CliResult> {
       cwd: repoRoot, env: { ...process.env, NODE_NO_WARNINGS: '1' }, maxBuffer: 16 * 1024 * 1024, timeout: 120_000,
     }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }));
   });
-}
-
-async function rejectsWith(promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, `expected ${name}, but the call succeeded`);
-  assert.equal(caught.name, name, `expected ${name}, got ${caught.name}: ${caught.message}`);
-  if (message) assert.match(caught.message, message);
 }
 
 const byKb = (patches: Patch[]) => new Map(patches.map((p) => [p.KBId!, p]));

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { engines } from '../helpers/engines.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { rejectsWith } from '../helpers/assertions.ts';
 
 // AWS's default-baseline ARNs from ../shared/reference when it is there, else the copy the project derived from it and
 // committed (test/generated/model-check.test.ts checks the copy against the reference wherever both exist).
@@ -27,19 +28,6 @@ const OPERATING_SYSTEMS = [
 
 /** A pattern-valid baseline id that no server ever issued. */
 const UNKNOWN_ID = 'pb-0123456789abcdef0';
-
-async function rejectsWith(promise: Promise<unknown>, name: string, message?: RegExp): Promise<Error> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, `expected ${name}, but the call succeeded`);
-  assert.equal(caught.name, name, `expected ${name}, got ${caught.name}: ${caught.message}`);
-  if (message) assert.match(caught.message, message);
-  return caught;
-}
 
 function withoutMetadata<T extends { $metadata: unknown }>(output: T): Omit<T, '$metadata'> {
   const { $metadata: _m, ...rest } = output;

@@ -21,21 +21,10 @@ import { signedRequest, type Credentials } from '../helpers/raw-request.ts';
 import { aptCandidates, hostFixturesDir, NO_HOST_FIXTURES, readAptListUpgradable, readDpkgQuery } from '../domain/evaluation/support.ts';
 import { pruneSnapshots } from '../../src/store/snapshot-store.ts';
 import { CATALOGUE_TOUCH_MS, recordCatalogueIn } from '../../src/store/catalogue-store.ts';
+import { rejectsWith } from '../helpers/assertions.ts';
 
 const DAY = 86_400;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-async function rejectsWith(promise: Promise<unknown>, name: string): Promise<Error> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, `expected ${name}, but the call succeeded`);
-  assert.equal(caught.name, name, `expected ${name}, got ${caught.name}: ${caught.message}`);
-  return caught;
-}
 
 // ---- scans ----------------------------------------------------------------------------------------------------------
 

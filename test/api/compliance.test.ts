@@ -17,17 +17,7 @@ import { verifyAggregates } from '../../src/services/verify.ts';
 import {
   BASELINE_ID, camelState, complianceItem, nodeId, patchComplianceItemEntries, patchEntry, patchReport, pick, rng, stateCounters, type PatchEntry,
 } from '../helpers/fleet.ts';
-
-async function rejectsWith(promise: Promise<unknown>, name: string): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, `expected ${name}, but the call succeeded`);
-  assert.equal(caught.name, name, `expected ${name}, got ${caught.name}: ${caught.message}`);
-}
+import { rejectsWith } from '../helpers/assertions.ts';
 
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNSPECIFIED'] as const;
 const SEVERITY_FIELD = { CRITICAL: 'CriticalCount', HIGH: 'HighCount', MEDIUM: 'MediumCount', LOW: 'LowCount', INFORMATIONAL: 'InformationalCount', UNSPECIFIED: 'UnspecifiedCount' } as const;
@@ -58,7 +48,6 @@ for (const { engine, skip } of engines()) {
     const summaryOf = async (id: string, type: string) => (await summariesOf([{ Key: 'InstanceId', Values: [id] }, { Key: 'ComplianceType', Values: [type] }]))[0];
     const putItems = (ResourceId: string, ComplianceType: string, Items: ComplianceItemEntry[], more: Partial<PutComplianceItemsCommandInput> = {}) =>
       ssm.send(new PutComplianceItemsCommand({ ResourceId, ResourceType: 'ManagedInstance', ComplianceType, ExecutionSummary: execution(), Items, ...more }));
-
 
     before(async () => {
       server = await startTestServer({ engine });

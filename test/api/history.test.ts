@@ -11,17 +11,7 @@ import { engines } from '../helpers/engines.ts';
 import { startTestServer, TEST_ADMIN, type TestServer } from '../helpers/server.ts';
 import { snapshotGroupHistory, pruneHistory } from '../../src/services/history.ts';
 import { COUNTER_NAMES, GROUP_STATE_MEMBERS, OTHER_BASELINE_ID, callPatchline, groupStateMembers, nodeId, patchReport, type Counters } from '../helpers/fleet.ts';
-
-async function rejectsWith(promise: Promise<unknown>, name: string): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, `expected ${name}, but the call succeeded`);
-  assert.equal(caught.name, name, `expected ${name}, got ${caught.name}: ${caught.message}`);
-}
+import { rejectsWith } from '../helpers/assertions.ts';
 
 const DAY = 86_400_000;
 

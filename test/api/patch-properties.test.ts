@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { engines } from '../helpers/engines.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { rejectsWith } from '../helpers/assertions.ts';
 
 /**
  * Valid properties per operating system, from the model's DescribePatchProperties documentation. The model does
@@ -27,18 +28,6 @@ const VALID: Record<string, string[]> = {
 };
 const ALL_OPERATING_SYSTEMS = Object.values(OperatingSystemEnum) as OperatingSystem[];
 const ALL_PROPERTIES = Object.values(PatchPropertyEnum) as PatchProperty[];
-
-async function rejectsWith(promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, `expected ${name}, but the call succeeded`);
-  assert.equal(caught.name, name, `expected ${name}, got ${caught.name}: ${caught.message}`);
-  if (message) assert.match(caught.message, message);
-}
 
 for (const { engine, skip } of engines()) {
   describe(`DescribePatchProperties (${engine})`, { skip }, () => {

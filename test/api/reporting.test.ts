@@ -23,18 +23,7 @@ import {
   patchEntry, patchReport, patchSummary, randomCounters, rng, stateCounters, summaryEntry,
   type Counters, type PatchEntry, type SummaryInput,
 } from '../helpers/fleet.ts';
-
-async function rejectsWith(promise: Promise<unknown>, name: string, check?: (err: Error & Record<string, unknown>) => void): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, `expected ${name}, but the call succeeded`);
-  assert.equal(caught.name, name, `expected ${name}, got ${caught.name}: ${caught.message}`);
-  check?.(caught as Error & Record<string, unknown>);
-}
+import { rejectsWith } from '../helpers/assertions.ts';
 
 const strip = <T extends object>(o: T): Omit<T, '$metadata' | 'NextToken'> => {
   const { $metadata: _m, NextToken: _t, ...rest } = o as T & { $metadata?: unknown; NextToken?: unknown };

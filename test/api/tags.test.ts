@@ -10,18 +10,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { engines } from '../helpers/engines.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-
-async function rejectsWith(promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof Error, `expected ${name}, but the call succeeded`);
-  assert.equal(caught.name, name, `expected ${name}, got ${caught.name}: ${caught.message}`);
-  if (message) assert.match(caught.message, message);
-}
+import { rejectsWith } from '../helpers/assertions.ts';
 
 const byKey = (tags: Tag[] | undefined) => [...(tags ?? [])].sort((a, b) => (a.Key! < b.Key! ? -1 : a.Key! > b.Key! ? 1 : 0));
 const numbered = (n: number, prefix = 'k') => Array.from({ length: n }, (_, i) => ({ Key: `${prefix}${String(i).padStart(2, '0')}`, Value: `v${i}` }));

@@ -10,21 +10,11 @@ import {
 } from '../../../src/domain/evaluation/index.ts';
 import type { DecisionCache, InstalledDecision, NodeEvaluation, NodeScan, ScanPackage, UpdateDecision } from '../../../src/domain/evaluation/index.ts';
 import { customBaseline, nodeScan, plain, rowOf, rule, utc } from './support.ts';
+import { rng } from '../../helpers/fleet.ts';
 
 const DAY = 86_400;
 const T0 = utc('2024-03-01T00:00:00Z');
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A fleet of AL2023 nodes drawing from a shared pool of package objects (as an interning server would hold them). */
 function fleet(seed: number, nodes: number): NodeScan[] {
