@@ -18,6 +18,7 @@ import { createLogger } from '../src/server/logger.ts';
 import { loadServerConfig } from '../src/config.ts';
 import { countersFromRows, summarizePatchRows, type PatchRow, PATCH_STATES } from '../src/domain/patch-state.ts';
 import { sortPatchRows } from '../src/domain/patch-rows.ts';
+import { rowSetOf } from '../src/domain/row-set.ts';
 import type { PatchReportWrite } from '../src/store/reporting-store.ts';
 import { signedRequest } from '../test/helpers/raw-request.ts';
 
@@ -99,8 +100,7 @@ async function main(): Promise<void> {
         writes.push({
           instanceId: `mi-${i.toString(16).padStart(17, '0')}`,
           summary: { patchGroup: groups[i % groups.length]!, baselineId: 'pb-0123456789abcdef0', counters: countersFromRows(rows), operation: 'Scan', operationStart: now - 60_000, operationEnd: now },
-          rows,
-          descriptorIds,
+          rowSet: rowSetOf(rows, descriptorIds),
           source: 'scan',
           compliance: { type: 'Patch', summary: summarizePatchRows(rows), executionTime: now },
           // Spread reports over 20 days, so the stale filter and LastReportTime sort have something to do.

@@ -11,6 +11,7 @@ import {
 } from '../domain/inventory-schemas.ts';
 import { availableSecurityUpdatesCountedNonCompliant, patchComplianceItems, summarizeCompliance, summarizePatchRows, type ComplianceItemRecord, type ComplianceSummary, type PatchRow } from '../domain/patch-state.ts';
 import { sortPatchRows, encodeJson, decodeJson } from '../domain/patch-rows.ts';
+import { rowSetOf } from '../domain/row-set.ts';
 import { countersFromState, type ComplianceInput } from '../store/reporting-store.ts';
 import { Pager } from './pagination.ts';
 import type { InventoryItem, ListInventoryEntriesRequest, PutInventoryRequest } from '../generated/ssm-types.ts';
@@ -168,8 +169,7 @@ async function putInventory(input: PutInventoryRequest, ctx: RequestContext): Pr
         await app.reports.applyPatchReportIn(trx, {
           instanceId: id,
           summary: { ...record, captureTime, ...(hash ? { summaryHash: hash } : {}), ...(parsed.rows?.hash ? { patchesHash: parsed.rows.hash } : {}) },
-          rows,
-          descriptorIds,
+          rowSet: rowSetOf(rows, descriptorIds),
           source: 'inventory',
           compliance,
           now,

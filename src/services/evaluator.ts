@@ -14,8 +14,9 @@ import type { Baseline } from '../domain/baseline.ts';
 import { compileBaseline, createDecisionCache, evaluateNode, PackageIndex, type DecisionMemo } from '../domain/evaluation/index.ts';
 import type { CompiledBaseline, EvaluatedRow, ScanPackage } from '../domain/evaluation/types.ts';
 import type { PreparedScan } from '../domain/evaluation/prepare-scan.ts';
-import { summarizePatchRows, type Counters, type PatchRow } from '../domain/patch-state.ts';
+import { summarizePatchRows, type ComplianceSummary, type Counters, type PatchRow } from '../domain/patch-state.ts';
 import { sortPatchRows } from '../domain/patch-rows.ts';
+import { RowSetTemplate, type RowSet } from '../domain/row-set.ts';
 import type { PatchReportWrite } from '../store/reporting-store.ts';
 import type { NodeScansTable, StoredScanRow } from '../store/schema.ts';
 import type { Db, Store } from '../store/store.ts';
@@ -31,8 +32,10 @@ export interface Resolution {
 export interface NodeEvaluationResult {
   baseline: Baseline;
   compiled: CompiledBaseline;
-  rows: PatchRow[];
-  descriptorIds: number[];
+  /** The node's rows as stored (its installed times written into the scan's shared rows). */
+  rowSet: RowSet;
+  /** The derived Patch compliance summary (states and levels only: shared by nodes with the same scan). */
+  compliance: ComplianceSummary;
   counters: Counters;
   nextChangeAt: number | undefined;
 }
@@ -132,8 +135,8 @@ export class Evaluator {
    */
   async evaluate(prepared: PreparedScan, installedTimes: Map<ScanPackage, number>, baseline: Baseline, now: number, advisoriesChecked = false): Promise<NodeEvaluationResult> {
     const e = await this.#evaluateScan(prepared, baseline, now, advisoriesChecked);
-    const rows = e.engineRows.map((r) => withInstalledTime(r, INSTALLED_STATES.has(r.State) ? installedTimes.get(r.package) : undefined));
-    return { baseline, compiled: e.compiled, rows, descriptorIds: e.descriptorIds, counters: e.counters, nextChangeAt: e.nextChangeAt };
+    const times = Uint32Array.from(e.template.timedRows, (i) => installedTimes.get(e.engineRows[i]!.package) ?? 0);
+    return { baseline, compiled: e.compiled, rowSet: e.template.withInstalledTimes(times), compliance: e.compliance, counters: e.counters, nextChangeAt: e.nextChangeAt };
   }
 
   /** The part of an evaluation every node with this scan shares: the engine's rows (sorted), their ids, counters. */
@@ -144,8 +147,14 @@ export class Evaluator {
     const result = evaluateNode(labelled, compiled, Math.floor(now / 1000), memo);
     const engineRows = sortPatchRows([...result.rows]);
     const descriptorIds = await this.descriptorIds(engineRows);
-    const packageIds = Int32Array.from(engineRows, (r) => this.#app.scans.packages.idOf(r.package) ?? -1);
-    return { compiled, engineRows, descriptorIds, packageIds, counters: result.counters, nextChangeAt: result.nextChangeAt === undefined ? undefined : result.nextChangeAt * 1000 };
+    const rows = engineRows.map(asPatchRow);
+    const template = new RowSetTemplate(rows, descriptorIds, INSTALLED_STATES);
+    const timedPackageIds = Int32Array.from(template.timedRows, (i) => this.#app.scans.packages.idOf(engineRows[i]!.package) ?? -1);
+    return {
+      compiled, engineRows, template, timedPackageIds, counters: result.counters,
+      compliance: summarizePatchRows(rows, compiled.availableSecurityUpdatesNonCompliant),
+      nextChangeAt: result.nextChangeAt === undefined ? undefined : result.nextChangeAt * 1000,
+    };
   }
 
   async descriptorIds(rows: readonly EvaluatedRow[]): Promise<number[]> {
@@ -182,12 +191,11 @@ export class Evaluator {
     return {
       instanceId,
       summary,
-      rows: e.rows,
-      descriptorIds: e.descriptorIds,
+      rowSet: e.rowSet,
       source: 'scan',
       compliance: {
         type: 'Patch',
-        summary: summarizePatchRows(e.rows, e.compiled.availableSecurityUpdatesNonCompliant),
+        summary: e.compliance,
         executionTime: Number(scan.operation_end),
         executionType: 'Command',
       },
@@ -245,8 +253,11 @@ export class Evaluator {
         shared = await this.#evaluateScan(decoded.get(p.row.instance_id)!.prepared, p.baseline, now, true);
         this.#scanMemo.set(p.key, shared);
       }
-      const rows = shared.engineRows.map((r, i) => withInstalledTime(r, INSTALLED_STATES.has(r.State) ? p.timesById.get(shared.packageIds[i]!) : undefined));
-      const e: NodeEvaluationResult = { baseline: p.baseline, compiled: shared.compiled, rows, descriptorIds: shared.descriptorIds, counters: shared.counters, nextChangeAt: shared.nextChangeAt };
+      const times = Uint32Array.from(shared.timedPackageIds, (id) => p.timesById.get(id) ?? 0);
+      const e: NodeEvaluationResult = {
+        baseline: p.baseline, compiled: shared.compiled, rowSet: shared.template.withInstalledTimes(times), compliance: shared.compliance,
+        counters: shared.counters, nextChangeAt: shared.nextChangeAt,
+      };
       work.push({ row: p.row, write: this.reportWrite(p.row.instance_id, p.row, p.group, e, now, false), e });
     }
     await app.store.transaction(async (trx) => {
@@ -325,15 +336,18 @@ const SCAN_MEMO_LIMIT = 20_000;
 interface ScanEvaluation {
   compiled: CompiledBaseline;
   engineRows: EvaluatedRow[];
-  descriptorIds: number[];
-  /** The package dictionary id of each row's package (-1 if it has none), to find a node's installed times. */
-  packageIds: Int32Array;
+  /** The rows encoded once; each node's installed times are written into a copy. */
+  template: RowSetTemplate;
+  /** The package dictionary id of each of template.timedRows' packages (-1 if none), to find a node's installed times. */
+  timedPackageIds: Int32Array;
+  compliance: ComplianceSummary;
   counters: Counters;
   nextChangeAt: number | undefined;
 }
 
-function withInstalledTime(r: EvaluatedRow, t: number | undefined): PatchRow {
-  const row: PatchRow = { Title: r.Title, KBId: r.KBId, Classification: r.Classification, Severity: r.Severity, State: r.State, InstalledTime: t ?? 0 };
+/** An engine row as a stored row, its installed time left 0 (each node's is written into its copy of the set). */
+function asPatchRow(r: EvaluatedRow): PatchRow {
+  const row: PatchRow = { Title: r.Title, KBId: r.KBId, Classification: r.Classification, Severity: r.Severity, State: r.State, InstalledTime: 0 };
   if (r.CVEIds) row.CVEIds = r.CVEIds;
   if (r.ComplianceLevel !== undefined) row.ComplianceLevel = r.ComplianceLevel;
   return row;

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { App } from '../app.ts';
 import { COUNTER_COLUMN, COUNTER_NAMES } from '../domain/patch-state.ts';
 import { pruneSnapshots } from '../store/snapshot-store.ts';
+import { sweepRowSets } from '../store/reporting-store.ts';
 
 const GROUP_COLUMNS = ['instances', ...COUNTER_NAMES.map((n) => `with_${COUNTER_COLUMN[n]}`)];
 
@@ -37,7 +38,7 @@ export async function pruneHistory(app: App, now = Date.now()): Promise<{ nodes:
 
 /**
  * Runs the snapshot at every interval boundary and the pruning hourly (history past its retention, deployable
- * patch snapshots past their 3 days, expired console sessions); returns a stop function.
+ * patch snapshots past their 3 days, expired console sessions, row sets no node refers to); returns a stop function.
  */
 export function startHistoryJobs(app: App): () => void {
   const interval = app.config.historyIntervalMinutes * 60_000;
@@ -51,6 +52,7 @@ export function startHistoryJobs(app: App): () => void {
         await pruneHistory(app);
         await pruneSnapshots(app.store.db, Date.now());
         await app.sessions.prune();
+        await sweepRowSets(app.store);
       }
     } catch (err) {
       app.log.warn('history job failed', { error: err });

@@ -18,6 +18,9 @@ export async function runVerify(config: ServerConfig, options: { repair: boolean
     } else {
       process.stdout.write(`Checked the aggregates of ${result.nodes} nodes in ${database.description} (${ms} ms).\n`);
       if (result.differences.length === 0) process.stdout.write('Every aggregate equals its recomputation from per-node data.\n');
+      if (result.unreferencedRowSets > 0) {
+        process.stdout.write(`${result.unreferencedRowSets} stored row set(s) no node refers to (not a difference; the hourly sweep removes them${options.repair ? ', and --repair just did' : ''}).\n`);
+      }
       for (const d of result.differences) process.stdout.write(`  ${d.table} ${JSON.stringify(d.key)} ${d.column}: stored ${d.actual}, recomputed ${d.expected}\n`);
       if (result.repaired) process.stdout.write(`Repaired ${result.differences.length} difference(s).\n`);
       else if (result.differences.length > 0) process.stdout.write('Run with --repair to rewrite the aggregates.\n');

@@ -1,18 +1,20 @@
 // `patchline verify`: recomputes every aggregate kept on write (per-group node counts, per-compliance-type
 // resource counts, and the console's fleet counters: registered and non-compliant nodes, nodes per missing KBId and
-// per CVE) from the per-node rows, reports each difference, and with `repair` rewrites the aggregates.
+// per CVE) from the per-node rows, checks what is kept per row set (its CVE index; that a node still refers to
+// it), reports each difference, and with `repair` rewrites the aggregates and the row sets' indexes (and sweeps
+// unreferenced row sets).
 // Repair runs in one transaction that locks the aggregate tables first, so reports arriving meanwhile wait and
 // then apply their deltas on top of the recomputed values.
 
 import { sql, type Transaction } from 'kysely';
 import type { Store } from '../store/store.ts';
 import type { DatabaseSchema } from '../store/schema.ts';
-import { shardOf, countersFromState } from '../store/reporting-store.ts';
+import { shardOf, countersFromState, sweepRowSets } from '../store/reporting-store.ts';
 import { COUNTER_COLUMN, COUNTER_NAMES, COMPLIANCE_SEVERITIES, groupContribution } from '../domain/patch-state.ts';
 import { computeFleetCounters, writeFleetCounters, type FleetCounterValues } from '../store/fleet-counters.ts';
 
 export interface AggregateDifference {
-  table: 'patch_group_counts' | 'compliance_type_counts' | 'fleet_counts' | 'missing_patch_counts' | 'cve_counts' | 'node_patch_state';
+  table: 'patch_group_counts' | 'compliance_type_counts' | 'fleet_counts' | 'missing_patch_counts' | 'cve_counts' | 'node_patch_state' | 'patch_row_set_cves';
   key: string;
   column: string;
   expected: number;
@@ -106,15 +108,27 @@ async function compareFleetCounters(db: Transaction<DatabaseSchema>, expected: F
   await keyed('missing_patch_counts', 'kb_id', expected.missing);
   await keyed('cve_counts', 'cve_id', expected.cves);
   for (const [id, flag] of expected.flags) diffs.push({ table: 'node_patch_state', key: id, column: 'non_compliant', expected: flag, actual: 1 - flag });
+  for (const [digest, v] of expected.setCves) diffs.push({ table: 'patch_row_set_cves', key: digest, column: 'cve_ids', expected: v.expected.length, actual: v.stored });
   return diffs;
 }
 
 const FLEET_COLUMNS = ['nodes', 'non_compliant'];
 
-export async function verifyAggregates(store: Store, options: { repair: boolean }): Promise<{ differences: AggregateDifference[]; repaired: boolean; nodes: number }> {
+export interface VerifyResult {
+  differences: AggregateDifference[];
+  repaired: boolean;
+  nodes: number;
+  /**
+   * Row sets no node refers to: not a difference (nothing reads them), garbage that concurrent PostgreSQL writers
+   * can leave behind and the hourly sweep removes; `repair` sweeps them at once.
+   */
+  unreferencedRowSets: number;
+}
+
+export async function verifyAggregates(store: Store, options: { repair: boolean }): Promise<VerifyResult> {
   // Without repair, one consistent snapshot that holds no lock (reports keep flowing); repair locks the aggregates.
   const run = options.repair ? store.transaction.bind(store) : store.snapshot.bind(store);
-  return run(async (trx) => {
+  const result = await run(async (trx) => {
     if (store.engine === 'postgres' && options.repair) {
       await sql`lock table patch_group_counts, compliance_type_counts, fleet_counts, missing_patch_counts, cve_counts in exclusive mode`.execute(trx);
     }
@@ -141,7 +155,9 @@ export async function verifyAggregates(store: Store, options: { repair: boolean 
       }
       if (fleetDifferences.length > 0) await writeFleetCounters(trx, fleet);
     }
-    return { differences, repaired: options.repair && differences.length > 0, nodes };
+    return { differences, repaired: options.repair && differences.length > 0, nodes, unreferencedRowSets: fleet.unreferencedSets };
   });
+  if (options.repair && result.unreferencedRowSets > 0) await sweepRowSets(store);
+  return result;
 }
 

@@ -4,6 +4,9 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './database.ts';
 import { computeFleetCounters, writeFleetCounters } from './fleet-counters.ts';
+import { descriptorIdsInStates } from '../domain/patch-rows.ts';
+import { MISSING_STATES } from '../domain/fleet.ts';
+import { cveIdsIn, rowSetDigest } from '../domain/row-set.ts';
 
 function buildMigrations(engine: Engine): Record<string, Migration> {
   const blob = engine === 'postgres' ? 'bytea' : 'blob';
@@ -248,8 +251,8 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       await db.schema.createIndex('node_patch_state_critical').on('node_patch_state').columns(['critical_non_compliant', 'instance_id']).execute();
       await db.schema.createIndex('node_patch_state_nc_missing').on('node_patch_state').columns(['non_compliant', 'missing', 'instance_id']).execute();
       await db.schema.createIndex('nodes_last_ping').on('nodes').columns(['last_ping_at', 'instance_id']).execute();
-      // Fill the counters from what is already stored.
-      await writeFleetCounters(db, await computeFleetCounters(db));
+      // The counters are filled from what is already stored by 0010, which changes where rows are kept (the
+      // recomputation reads the schema of the current code).
     },
   },
   '0009-scan-data': {
@@ -264,7 +267,69 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       await db.schema.alterTable('node_scans').dropColumn('data').execute();
     },
   },
+  '0010-row-sets': {
+    async up(db: Kysely<any>) {
+      // Patch rows are stored once per distinct content (patch_row_sets) and nodes refer to them; the CVE index
+      // follows the sets (patch_row_set_cves) instead of listing every node × CVE pair.
+      await db.schema.createTable('patch_row_sets')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('row_count', 'integer', (c) => c.notNull())
+        .addColumn('data', blob, (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('patch_row_set_cves')
+        .addColumn('row_set', 'text', (c) => c.notNull().references('patch_row_sets.digest').onDelete('cascade'))
+        .addColumn('cve_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('patch_row_set_cves_pk', ['row_set', 'cve_id'])
+        .execute();
+      await db.schema.createIndex('patch_row_set_cves_cve').on('patch_row_set_cves').columns(['cve_id', 'row_set']).execute();
+      await db.schema.createTable('node_row_sets')
+        .addColumn('instance_id', 'text', (c) => c.primaryKey())
+        .addColumn('report_seq', 'bigint', (c) => c.notNull())
+        .addColumn('row_count', 'integer', (c) => c.notNull())
+        .addColumn('row_set', 'text', (c) => c.notNull().references('patch_row_sets.digest'))
+        .execute();
+      await moveRowsToSets(db);
+      await db.schema.dropTable('node_patches').execute();
+      await db.schema.dropTable('node_cves').execute();
+      await db.schema.alterTable('node_row_sets').renameTo('node_patches').execute();
+      await db.schema.createIndex('node_patches_row_set').on('node_patches').columns(['row_set', 'instance_id']).execute();
+      // Fill the fleet counters (0008's tables) from what is stored.
+      await writeFleetCounters(db, await computeFleetCounters(db));
+    },
+  },
   };
+}
+
+/** 0010: every node's encoded rows become a reference to the row set with the same content. */
+async function moveRowsToSets(db: Kysely<any>): Promise<void> {
+  const kbAndCves = new Map<number, { KBId: string; CVEIds: string }>();
+  const written = new Set<string>();
+  const now = Date.now();
+  for (let after = ''; ;) {
+    const page = await db.selectFrom('node_patches').select(['instance_id', 'report_seq', 'row_count', 'data'])
+      .where('instance_id', '>', after).orderBy('instance_id').limit(500).execute() as Array<{ instance_id: string; report_seq: number; row_count: number; data: Uint8Array }>;
+    if (page.length === 0) return;
+    const wanted = [...new Set(page.flatMap((p) => descriptorIdsInStates(p.data, MISSING_STATES)))].filter((id) => !kbAndCves.has(id));
+    for (let c = 0; c < wanted.length; c += 500) {
+      for (const d of await db.selectFrom('patch_descriptors').select(['id', 'data']).where('id', 'in', wanted.slice(c, c + 500)).execute()) {
+        kbAndCves.set(Number(d.id), JSON.parse(d.data) as { KBId: string; CVEIds: string });
+      }
+    }
+    for (const p of page) {
+      const data = Buffer.from(p.data);
+      const digest = rowSetDigest(data);
+      if (!written.has(digest)) {
+        written.add(digest);
+        await db.insertInto('patch_row_sets').values({ digest, row_count: p.row_count, data, created_at: now }).execute();
+        const cves = new Set<string>();
+        for (const id of descriptorIdsInStates(data, MISSING_STATES)) cveIdsIn(kbAndCves.get(id)?.CVEIds, cves);
+        if (cves.size > 0) await db.insertInto('patch_row_set_cves').values([...cves].map((cve_id) => ({ row_set: digest, cve_id }))).execute();
+      }
+      await db.insertInto('node_row_sets').values({ instance_id: p.instance_id, report_seq: p.report_seq, row_count: p.row_count, row_set: digest }).execute();
+    }
+    after = page[page.length - 1]!.instance_id;
+  }
 }
 
 class InCodeMigrations implements MigrationProvider {
@@ -402,10 +467,10 @@ async function reportingSchema(db: Kysely<any>, blob: 'bytea' | 'blob'): Promise
   await history.addPrimaryKeyConstraint('patch_group_history_pk', ['patch_group', 'bucket']).execute();
 }
 
-/** Brings the schema up to date; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<string[]> {
+/** Brings the schema up to date (or up to the migration named `upTo`); throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<any>, engine: Engine, upTo?: string): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new InCodeMigrations(engine), migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -20,9 +20,10 @@ import {
   type ComplianceSummary, type Counters, type PatchRow, type ComplianceItemRecord,
 } from '../domain/patch-state.ts';
 import {
-  encodePatchRows, readPatchRows, encodeJson, decodeJson, descriptorKey, descriptorOf, descriptorIdsInStates, type RowDescriptor,
+  readPatchRows, encodeJson, decodeJson, descriptorKey, descriptorOf, descriptorIdsInStates, type RowDescriptor,
 } from '../domain/patch-rows.ts';
-import { MISSING_STATES, missingKbIds, isNonCompliantNode, setDelta } from '../domain/fleet.ts';
+import { MISSING_STATES, isNonCompliantNode, setDelta } from '../domain/fleet.ts';
+import { cveIdsIn, type RowSet, type RowSetFacts } from '../domain/row-set.ts';
 import { DescriptorDictionary } from './descriptors.ts';
 
 export const SHARDS = 8;
@@ -34,21 +35,6 @@ export function shardOf(id: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0) % SHARDS;
-}
-
-const CVE_ID_RE = /^CVE-\d{4}-\d{4,}$/;
-
-/** The CVE ids a node's Missing and Failed rows list (upper-cased; other tokens in CVEIds are ignored). */
-export function cvesOfRows(rows: readonly PatchRow[]): Set<string> {
-  const out = new Set<string>();
-  for (const r of rows) {
-    if (!r.CVEIds || (r.State !== 'Missing' && r.State !== 'Failed')) continue;
-    for (const part of r.CVEIds.split(',')) {
-      const id = part.trim().toUpperCase();
-      if (CVE_ID_RE.test(id)) out.add(id);
-    }
-  }
-  return out;
 }
 
 export function resourceTypeOf(instanceId: string): string {
@@ -87,10 +73,8 @@ export interface ComplianceInput {
 export interface PatchReportWrite {
   instanceId: string;
   summary: PatchSummaryInput;
-  /** The node's rows, sorted by KBId then Title (sortPatchRows). */
-  rows: PatchRow[];
-  /** Each row's descriptor id, from internRows (called before the report's transaction). */
-  descriptorIds: readonly number[];
+  /** The node's rows (sorted by KBId then Title), as a row set: rowSetOf(rows, ids from internRows). */
+  rowSet: RowSet;
   source: 'inventory' | 'scan';
   compliance: ComplianceInput;
   now: number;
@@ -164,30 +148,69 @@ function fleetDelta(map: Map<number, FleetDelta>, shard: number): FleetDelta {
 
 const addTo = (map: Map<string, number>, key: string, by: number) => map.set(key, (map.get(key) ?? 0) + by);
 
-/** Bounded LRU of decoded patch rows, keyed by node and report sequence. */
-class RowCache {
+/** A bounded LRU map. Row sets never change, so what is cached by digest never goes stale. */
+class Lru<V> {
   readonly #max: number;
-  readonly #map = new Map<string, { seq: number; rows: PatchRow[] }>();
+  readonly #map = new Map<string, V>();
   constructor(max: number) {
     this.#max = max;
   }
-  get(id: string, seq: number): PatchRow[] | undefined {
-    const hit = this.#map.get(id);
-    if (hit === undefined || hit.seq !== seq) return undefined;
-    this.#map.delete(id);
-    this.#map.set(id, hit);
-    return hit.rows;
+  get(key: string): V | undefined {
+    const hit = this.#map.get(key);
+    if (hit === undefined) return undefined;
+    this.#map.delete(key);
+    this.#map.set(key, hit);
+    return hit;
   }
-  set(id: string, seq: number, rows: PatchRow[]): void {
-    this.#map.delete(id);
-    this.#map.set(id, { seq, rows });
+  set(key: string, value: V): void {
+    this.#map.delete(key);
+    this.#map.set(key, value);
     if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
+  }
+}
+
+/** Rows per multi-row insert of row sets (each carries kilobytes of encoded rows). */
+const SET_CHUNK = 100;
+
+const UNREFERENCED = sql<boolean>`not exists (select 1 from node_patches where node_patches.row_set = patch_row_sets.digest)`;
+
+/**
+ * Deletes the row sets among `digests` that no node refers to (their CVE entries cascade). PostgreSQL: the sets are
+ * locked first, skipping any another transaction holds (a writer about to refer to it has it FOR KEY SHARE), and
+ * checked in a second statement, whose snapshot sees every reference committed before the locks were taken. A set
+ * skipped that way, or left behind when two transactions take away its last two references at once, is found by
+ * sweepRowSets. SQLite writers are serial: one statement.
+ */
+async function deleteUnreferencedRowSets(db: Db, engine: Store['engine'], digests: readonly string[]): Promise<number> {
+  if (digests.length === 0) return 0;
+  let candidates = digests;
+  if (engine === 'postgres') {
+    candidates = (await db.selectFrom('patch_row_sets').select('digest').where('digest', 'in', digests).orderBy('digest').forUpdate().skipLocked().execute()).map((r) => r.digest);
+    if (candidates.length === 0) return 0;
+  }
+  const r = await db.deleteFrom('patch_row_sets').where('digest', 'in', candidates).where(UNREFERENCED).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/** Deletes every row set no node refers to, in short transactions of up to 500 sets; returns how many went. */
+export async function sweepRowSets(store: Store): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const found = (await store.db.selectFrom('patch_row_sets').select('digest').where(UNREFERENCED).orderBy('digest').limit(500).execute()).map((r) => r.digest);
+    if (found.length === 0) return total;
+    const deleted = await store.transaction((trx) => deleteUnreferencedRowSets(trx, store.engine, found));
+    total += deleted;
+    // Every one found is held by a writer right now: leave them to the next sweep.
+    if (deleted === 0) return total;
   }
 }
 
 export class ReportingStore {
   readonly #store: Store;
-  readonly #rows = new RowCache(2048);
+  /** Decoded rows of row sets, shared by every node that refers to the set. */
+  readonly #rows = new Lru<PatchRow[]>(2048);
+  /** Row sets' facts (Missing/Failed KBIds and CVE ids), for the counters a report moves. */
+  readonly #facts = new Lru<RowSetFacts>(16_384);
   readonly descriptors: DescriptorDictionary<RowDescriptor>;
   #groupCountsSql: string | undefined;
 
@@ -288,10 +311,14 @@ export class ReportingStore {
 
     const oldRows = await trx.selectFrom('node_patch_state').selectAll().where('instance_id', 'in', ids).execute();
     const old = new Map(oldRows.map((r) => [r.instance_id, r]));
-    const oldMissing = await this.#missingKbIdsIn(trx, ids);
+    const oldSets = await this.#rowSetRefsIn(trx, ids);
+    const oldFacts = await this.#factsIn(trx, new Set(oldSets.values()));
+    const newSets = new Map(reports.map((r) => [r.rowSet.digest, r.rowSet]));
+    await this.#storeRowSetsIn(trx, [...newSets.values()], reports[0]!.now);
     const fleetDeltas = new Map<number, FleetDelta>();
     for (const a of added) fleetDelta(fleetDeltas, shardOf(a.instance_id)).nodes += 1;
     const missingDeltas = new Map<string, number>(); // `${kb}\u0000${shard}`
+    const cveDeltas = new Map<string, number>(); // `${cve}\u0000${shard}`
     const states: NodePatchStateTable[] = [];
     const seqs: number[] = [];
     const groupDeltas = new Map<string, Record<string, number>>(); // `${group}\u0000${shard}`
@@ -332,16 +359,21 @@ export class ReportingStore {
       if (previous !== undefined) addGroupDelta(previous.patch_group, shard, groupVector(countersFromState(previous), -1));
       addGroupDelta(s.patchGroup, shard, groupVector(s.counters, 1));
       fleetDelta(fleetDeltas, shard).non_compliant += states[states.length - 1]!.non_compliant - Number(previous?.non_compliant ?? 0);
-      for (const [kb, d] of setDelta(oldMissing.get(r.instanceId), missingKbIds(r.rows))) addTo(missingDeltas, `${kb}\u0000${shard}`, d);
+      const oldSet = oldSets.get(r.instanceId);
+      if (oldSet !== r.rowSet.digest) {
+        const before = oldSet === undefined ? undefined : oldFacts.get(oldSet)!;
+        for (const [kb, d] of setDelta(before?.missingKbIds, r.rowSet.missingKbIds)) addTo(missingDeltas, `${kb}\u0000${shard}`, d);
+        for (const [cve, d] of setDelta(before?.cveIds, r.rowSet.cveIds)) addTo(cveDeltas, `${cve}\u0000${shard}`, d);
+      }
     }
     await trx.insertInto('node_patch_state').values(states)
       .onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => Object.fromEntries(
         STATE_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}` as never)]),
       ) as never)).execute();
     await trx.insertInto('node_patches').values(reports.map((r, i) => ({
-      instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rows.length, data: encodePatchRows(r.rows, r.descriptorIds),
+      instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rowSet.rowCount, row_set: r.rowSet.digest,
     }))).onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => ({
-      report_seq: eb.ref('excluded.report_seq'), row_count: eb.ref('excluded.row_count'), data: eb.ref('excluded.data'),
+      report_seq: eb.ref('excluded.report_seq'), row_count: eb.ref('excluded.row_count'), row_set: eb.ref('excluded.row_set'),
     }))).execute();
 
     // Counter rows in (group, shard) order: concurrent writers take row locks in the same order (no deadlock).
@@ -352,6 +384,7 @@ export class ReportingStore {
     }
     await this.writeCompliancesIn(trx, reports.map((r) => ({ instanceId: r.instanceId, compliance: r.compliance, now: r.now })));
     await this.#addKeyedCounts(trx, 'missing_patch_counts', missingDeltas);
+    await this.#addKeyedCounts(trx, 'cve_counts', cveDeltas);
     await trx.insertInto('node_history').values(reports.map((r, i) => ({
       instance_id: r.instanceId,
       reported_at: r.now,
@@ -359,41 +392,89 @@ export class ReportingStore {
       patch_group: r.summary.patchGroup,
       summary: JSON.stringify({ ...r.summary.counters, Operation: r.summary.operation, BaselineId: r.summary.baselineId, OperationEndTime: r.summary.operationEnd }),
     }))).execute();
-    await this.#writeNodeCvesIn(trx, reports);
+    // Last: sets no node refers to any more go (the locks this takes are held for the shortest time).
+    await this.#releaseRowSetsIn(trx, [...new Set(oldSets.values())].filter((d) => !newSets.has(d)));
     return seqs;
   }
 
-  /**
-   * The CVE index (node_cves) follows the rows just written: the CVEs of each node's Missing and Failed rows.
-   * Only nodes whose set changed are rewritten, so re-evaluations that change nothing write nothing here.
-   */
-  async #writeNodeCvesIn(trx: Transaction<DatabaseSchema>, reports: readonly PatchReportWrite[]): Promise<void> {
-    const wanted = new Map<string, Set<string>>();
-    for (const r of reports) wanted.set(r.instanceId, cvesOfRows(r.rows));
-    const current = new Map<string, Set<string>>();
-    const ids = [...wanted.keys()];
-    for (let c = 0; c < ids.length; c += 500) {
-      const rows = await trx.selectFrom('node_cves').select(['instance_id', 'cve_id']).where('instance_id', 'in', ids.slice(c, c + 500)).execute();
-      for (const row of rows) {
-        let set = current.get(row.instance_id);
-        if (set === undefined) current.set(row.instance_id, (set = new Set()));
-        set.add(row.cve_id);
+  // ---- row sets --------------------------------------------------------------------------------------------------
+
+  /** Each node's row set digest (nodes without rows are absent). */
+  async #rowSetRefsIn(trx: Db, instanceIds: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let c = 0; c < instanceIds.length; c += 500) {
+      const rows = await trx.selectFrom('node_patches').select(['instance_id', 'row_set']).where('instance_id', 'in', instanceIds.slice(c, c + 500)).execute();
+      for (const r of rows) out.set(r.instance_id, r.row_set);
+    }
+    return out;
+  }
+
+  /** The facts of stored row sets, read from their rows (and cached: a set never changes). */
+  async #factsIn(trx: Db, digests: Iterable<string>): Promise<Map<string, RowSetFacts>> {
+    const out = new Map<string, RowSetFacts>();
+    const unknown: string[] = [];
+    for (const d of digests) {
+      const hit = this.#facts.get(d);
+      if (hit === undefined) unknown.push(d);
+      else out.set(d, hit);
+    }
+    for (let c = 0; c < unknown.length; c += SET_CHUNK) {
+      const sets = await trx.selectFrom('patch_row_sets').select(['digest', 'data']).where('digest', 'in', unknown.slice(c, c + SET_CHUNK)).execute();
+      const perSet = sets.map((s) => [s.digest, descriptorIdsInStates(s.data, MISSING_STATES)] as const);
+      await this.descriptors.load(perSet.flatMap(([, ids]) => ids), trx);
+      for (const [digest, ids] of perSet) {
+        const missingKbIds = new Set<string>();
+        const cveIds = new Set<string>();
+        for (const id of ids) {
+          const d = this.descriptors.get(id);
+          missingKbIds.add(d.KBId);
+          cveIdsIn(d.CVEIds, cveIds);
+        }
+        const facts = { missingKbIds, cveIds };
+        this.#facts.set(digest, facts);
+        out.set(digest, facts);
       }
     }
-    const rewrite: string[] = [];
-    const insert: Array<{ cve_id: string; instance_id: string }> = [];
-    const counts = new Map<string, number>(); // cve_counts moves: `${cve}\u0000${shard}`
-    for (const [id, cves] of wanted) {
-      const had = current.get(id);
-      if ((had?.size ?? 0) === cves.size && [...cves].every((c) => had!.has(c))) continue;
-      if (had !== undefined) rewrite.push(id);
-      for (const cve of cves) insert.push({ cve_id: cve, instance_id: id });
-      const shard = shardOf(id);
-      for (const [cve, d] of setDelta(had, cves)) addTo(counts, `${cve}\u0000${shard}`, d);
+    return out;
+  }
+
+  /**
+   * Makes sure the sets are stored and stay so until the transaction ends. PostgreSQL: a set that exists is locked
+   * FOR KEY SHARE (a concurrent release skips it, and one already releasing it makes this wait and store it
+   * again); a set another transaction is inserting makes the insert wait for it, then it is locked like the others.
+   */
+  async #storeRowSetsIn(trx: Db, sets: readonly RowSet[], now: number): Promise<void> {
+    const byDigest = new Map(sets.map((s) => [s.digest, s]));
+    let pending = [...byDigest.keys()].sort();
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === 3) throw new Error(`row sets ${pending.slice(0, 3).join(', ')} could not be stored`);
+      const present = new Set<string>();
+      for (let c = 0; c < pending.length; c += 500) {
+        let q = trx.selectFrom('patch_row_sets').select('digest').where('digest', 'in', pending.slice(c, c + 500));
+        if (this.#store.engine === 'postgres') q = q.forKeyShare();
+        for (const r of await q.execute()) present.add(r.digest);
+      }
+      const absent = pending.filter((d) => !present.has(d));
+      const inserted = new Set<string>();
+      for (let c = 0; c < absent.length; c += SET_CHUNK) {
+        const chunk = absent.slice(c, c + SET_CHUNK).map((d) => byDigest.get(d)!);
+        const rows = await trx.insertInto('patch_row_sets')
+          .values(chunk.map((s) => ({ digest: s.digest, row_count: s.rowCount, data: s.data, created_at: now })))
+          .onConflict((oc) => oc.column('digest').doNothing()).returning('digest').execute();
+        for (const r of rows) inserted.add(r.digest);
+      }
+      const cves = [...inserted].sort().flatMap((d) => [...byDigest.get(d)!.cveIds].sort().map((cve_id) => ({ row_set: d, cve_id })));
+      for (let c = 0; c < cves.length; c += 1000) await trx.insertInto('patch_row_set_cves').values(cves.slice(c, c + 1000)).execute();
+      for (const d of inserted) this.#facts.set(d, byDigest.get(d)!);
+      // Inserted meanwhile by a concurrent transaction (PostgreSQL): lock them on the next pass.
+      pending = absent.filter((d) => !inserted.has(d));
     }
-    for (let c = 0; c < rewrite.length; c += 500) await trx.deleteFrom('node_cves').where('instance_id', 'in', rewrite.slice(c, c + 500)).execute();
-    for (let c = 0; c < insert.length; c += 1000) await trx.insertInto('node_cves').values(insert.slice(c, c + 1000)).execute();
-    await this.#addKeyedCounts(trx, 'cve_counts', counts);
+  }
+
+  /** Deletes the sets among `digests` that no node refers to any more (their CVE entries go with them). */
+  async #releaseRowSetsIn(trx: Db, digests: readonly string[]): Promise<void> {
+    const sorted = [...digests].sort();
+    for (let c = 0; c < sorted.length; c += 500) await deleteUnreferencedRowSets(trx, this.#store.engine, sorted.slice(c, c + 500));
   }
 
   /**
@@ -412,28 +493,16 @@ export class ReportingStore {
     for (const c of compliance) {
       await this.#addComplianceCounts(trx, c.compliance_type, shard, complianceVector({ status: c.status, overallSeverity: c.overall_severity }, -1));
     }
-    const missing = (await this.#missingKbIdsIn(trx, [instanceId])).get(instanceId) ?? new Set<string>();
-    await this.#addKeyedCounts(trx, 'missing_patch_counts', new Map([...missing].map((kb) => [`${kb}\u0000${shard}`, -1])));
-    const cves = await trx.selectFrom('node_cves').select('cve_id').where('instance_id', '=', instanceId).execute();
-    await this.#addKeyedCounts(trx, 'cve_counts', new Map(cves.map((c) => [`${c.cve_id}\u0000${shard}`, -1])));
-    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history', 'node_scans', 'node_scan_data', 'node_cves'] as const) {
+    const rowSet = (await this.#rowSetRefsIn(trx, [instanceId])).get(instanceId);
+    const facts = rowSet === undefined ? undefined : (await this.#factsIn(trx, [rowSet])).get(rowSet)!;
+    await this.#addKeyedCounts(trx, 'missing_patch_counts', new Map([...facts?.missingKbIds ?? []].map((kb) => [`${kb}\u0000${shard}`, -1])));
+    await this.#addKeyedCounts(trx, 'cve_counts', new Map([...facts?.cveIds ?? []].map((cve) => [`${cve}\u0000${shard}`, -1])));
+    for (const table of ['node_patch_state', 'node_patches', 'resource_compliance', 'compliance_items', 'inventory_items', 'node_history', 'node_scans', 'node_scan_data'] as const) {
       await trx.deleteFrom(table).where('instance_id', '=', instanceId).execute();
     }
+    if (rowSet !== undefined) await this.#releaseRowSetsIn(trx, [rowSet]);
     await trx.deleteFrom('tags').where('resource_type', '=', 'ManagedInstance').where('resource_id', '=', instanceId).execute();
     await trx.deleteFrom('nodes').where('instance_id', '=', instanceId).execute();
-  }
-
-  /** The KBIds of each node's stored Missing/Failed rows (its previous report), read from the encoded rows. */
-  async #missingKbIdsIn(trx: Db, instanceIds: readonly string[]): Promise<Map<string, Set<string>>> {
-    const out = new Map<string, Set<string>>();
-    const perNode: Array<[string, number[]]> = [];
-    for (let c = 0; c < instanceIds.length; c += 500) {
-      const rows = await trx.selectFrom('node_patches').select(['instance_id', 'data']).where('instance_id', 'in', instanceIds.slice(c, c + 500)).execute();
-      for (const r of rows) perNode.push([r.instance_id, descriptorIdsInStates(r.data, MISSING_STATES)]);
-    }
-    await this.descriptors.load(perNode.flatMap(([, d]) => d), trx);
-    for (const [id, descriptors] of perNode) out.set(id, new Set(descriptors.map((d) => this.descriptors.get(d).KBId)));
-    return out;
   }
 
   /** Moves fleet_counts (shards in order). */
@@ -562,20 +631,25 @@ export class ReportingStore {
     return db.selectFrom('node_patch_state').selectAll().where('instance_id', 'in', instanceIds).orderBy('instance_id').execute();
   }
 
-  /** The node's patch rows (sorted by KBId, Title), or undefined if it never reported. Decoded rows are cached. */
+  /**
+   * The node's patch rows (sorted by KBId, Title), or undefined if it never reported. Decoded rows are cached by row
+   * set and shared between nodes: callers must not modify them.
+   */
   async getPatchRows(instanceId: string, db: Db = this.db): Promise<{ seq: number; rows: PatchRow[] } | undefined> {
-    // The sequence number alone first: a cached node (the common case when paging) skips reading its rows.
-    const head = await db.selectFrom('node_patches').select('report_seq').where('instance_id', '=', instanceId).executeTakeFirst();
+    // The reference alone first: a set already decoded (the common case when paging) is not read again.
+    const head = await db.selectFrom('node_patches').select(['report_seq', 'row_set']).where('instance_id', '=', instanceId).executeTakeFirst();
     if (head === undefined) return undefined;
-    const seq = Number(head.report_seq);
-    const cached = this.#rows.get(instanceId, seq);
-    if (cached !== undefined) return { seq, rows: cached };
-    const row = await db.selectFrom('node_patches').select(['report_seq', 'data']).where('instance_id', '=', instanceId).executeTakeFirst();
+    const cached = this.#rows.get(head.row_set);
+    if (cached !== undefined) return { seq: Number(head.report_seq), rows: cached };
+    // One statement for the reference and the set: a report may have replaced both since the first read.
+    const row = await db.selectFrom('node_patches').innerJoin('patch_row_sets', 'patch_row_sets.digest', 'node_patches.row_set')
+      .select(['node_patches.report_seq as report_seq', 'node_patches.row_set as row_set', 'patch_row_sets.data as data'])
+      .where('node_patches.instance_id', '=', instanceId).executeTakeFirst();
     if (row === undefined) return undefined;
     const encoded = readPatchRows(row.data);
-    await this.descriptors.load(encoded.descriptorIds);
+    await this.descriptors.load(encoded.descriptorIds, db);
     const rows = encoded.decode((id) => this.descriptors.get(id));
-    this.#rows.set(instanceId, Number(row.report_seq), rows);
+    this.#rows.set(row.row_set, rows);
     return { seq: Number(row.report_seq), rows };
   }
 

@@ -119,12 +119,30 @@ export interface NodePatchStateTable extends PatchCounters {
   non_compliant: number;
 }
 
-/** A node's patch rows, compressed (see src/domain/patch-rows.ts for the encoding). */
+/** A node's patch rows: a reference to the row set that holds them (src/domain/row-set.ts). */
 export interface NodePatchesTable {
   instance_id: string;
   report_seq: number;
   row_count: number;
+  /** patch_row_sets.digest */
+  row_set: string;
+}
+
+/**
+ * Patch rows, stored once however many nodes have them (src/domain/patch-rows.ts for the encoding), addressed by
+ * their content. A set lives while a node refers to it: the write that takes the last reference away deletes it.
+ */
+export interface PatchRowSetsTable {
+  digest: string;
+  row_count: number;
   data: Buffer;
+  created_at: number;
+}
+
+/** The CVE ids listed by a row set's Missing/Failed rows (Patchline.DescribeInstancesForCve), written with the set. */
+export interface PatchRowSetCvesTable {
+  row_set: string;
+  cve_id: string;
 }
 
 type WithCounters = { [K in keyof PatchCounters as `with_${K}`]: number };
@@ -336,12 +354,6 @@ export interface AdvisoryPackagesTable {
   data: string | null;
 }
 
-/** The CVEs listed by a node's Missing/Failed rows (Patchline.DescribeInstancesForCve), written with the rows. */
-export interface NodeCvesTable {
-  cve_id: string;
-  instance_id: string;
-}
-
 /** A web console session (docs/console.md). Only hashes of the cookie token and of the CSRF token are stored. */
 export interface ConsoleSessionsTable {
   /** SHA-256 (hex) of the session token the cookie carries. */
@@ -370,7 +382,7 @@ export interface MissingPatchCountsTable {
   nodes: number;
 }
 
-/** Nodes whose Missing/Failed rows list a CVE (node_cves), per shard (MostExposedCves); rows at 0 are deleted. */
+/** Nodes whose Missing/Failed rows list a CVE (their row set's patch_row_set_cves), per shard (MostExposedCves); rows at 0 are deleted. */
 export interface CveCountsTable {
   cve_id: string;
   shard: number;
@@ -387,6 +399,8 @@ export interface DatabaseSchema {
   nodes: NodesTable;
   node_patch_state: NodePatchStateTable;
   node_patches: NodePatchesTable;
+  patch_row_sets: PatchRowSetsTable;
+  patch_row_set_cves: PatchRowSetCvesTable;
   patch_group_counts: PatchGroupCountsTable;
   patch_group_history: PatchGroupHistoryTable;
   resource_compliance: ResourceComplianceTable;
@@ -400,7 +414,6 @@ export interface DatabaseSchema {
   node_scan_data: NodeScanDataTable;
   advisories: AdvisoriesTable;
   advisory_packages: AdvisoryPackagesTable;
-  node_cves: NodeCvesTable;
   catalogue_patches: CataloguePatchesTable;
   patch_snapshots: PatchSnapshotsTable;
   patch_snapshot_nodes: PatchSnapshotNodesTable;

@@ -398,8 +398,11 @@ for (const { engine, skip } of engines()) {
       await ssm.send(new DeregisterManagedInstanceCommand({ InstanceId: inv[1]! }));
       assert.deepEqual((await call('DescribeInstancesForCve', { CveId: 'CVE-2099-0101', PatchGroup: 'web' })).Instances, []);
       assert.deepEqual((await call('DescribeInstancesForCve', { CveId: 'CVE-2099-0999' })).Instances, []);
-      const left = await server.app.store.db.selectFrom('node_cves').select('instance_id').where('instance_id', 'in', [inv[0]!, inv[1]!]).execute();
+      // The index lists no set of theirs under the CVEs any more, and the deregistered node's rows are gone.
+      const left = await server.app.store.db.selectFrom('patch_row_set_cves').innerJoin('node_patches', 'node_patches.row_set', 'patch_row_set_cves.row_set')
+        .select('node_patches.instance_id').where('node_patches.instance_id', 'in', [inv[0]!, inv[1]!]).execute();
       assert.deepEqual(left, []);
+      assert.equal(await server.app.reports.getPatchRows(inv[1]!), undefined);
     });
 
     test('a re-import that changes a record updates it in place and relabels every node (no new scan)', async () => {

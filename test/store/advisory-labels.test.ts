@@ -225,7 +225,8 @@ describe('advisory labeller on a store', () => {
       });
       const relabel = await reevaluate();
       const labelled = Math.max(await reevaluate(), await reevaluate());
-      const exposed = await app.store.db.selectFrom('node_cves').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const exposed = await app.store.db.selectFrom('patch_row_set_cves').innerJoin('node_patches', 'node_patches.row_set', 'patch_row_set_cves.row_set')
+        .select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       assert.ok(Number(exposed.n) > N, 'the labels reached the CVE index');
       t.diagnostic(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; SQLite; ${N} Debian nodes × 300 installed / ~60 candidates; ${Number(exposed.n)} node × CVE pairs after labelling`);
       t.diagnostic(`re-evaluation without labels ${plain} nodes/s; first pass after the import (rows change) ${relabel} nodes/s; with labels ${labelled} nodes/s`);
