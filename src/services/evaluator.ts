@@ -20,7 +20,7 @@ import { RowSetTemplate, type RowSet } from '../domain/row-set.ts';
 import type { PatchReportWrite } from '../store/reporting-store.ts';
 import type { NodeScansTable, StoredScanRow } from '../store/schema.ts';
 import type { Db, Store } from '../store/store.ts';
-import type { ScanStore } from '../store/scan-store.ts';
+import type { ScanFingerprint, ScanStore } from '../store/scan-store.ts';
 import { AdvisoryStore } from '../store/advisory-store.ts';
 import { AdvisoryLabeller } from './advisory-labels.ts';
 
@@ -140,7 +140,7 @@ export class Evaluator {
   }
 
   /** The part of an evaluation every node with this scan shares: the engine's rows (sorted), their ids, counters. */
-  async #evaluateScan(prepared: PreparedScan, baseline: Baseline, now: number, advisoriesChecked: boolean): Promise<ScanEvaluation> {
+  async #evaluateScan(prepared: PreparedScan, baseline: Baseline, now: number, advisoriesChecked: boolean, fingerprint?: ScanFingerprint): Promise<ScanEvaluation> {
     if (!advisoriesChecked) await this.refreshAdvisories();
     const labelled = await this.advisories.label(prepared);
     const { compiled, memo } = this.#compiledFor(baseline);
@@ -149,9 +149,17 @@ export class Evaluator {
     const descriptorIds = await this.descriptorIds(engineRows);
     const rows = engineRows.map(asPatchRow);
     const template = new RowSetTemplate(rows, descriptorIds, INSTALLED_STATES);
-    const timedPackageIds = Int32Array.from(template.timedRows, (i) => this.#app.scans.packages.idOf(engineRows[i]!.package) ?? -1);
+    let timedPositions: Int32Array | undefined;
+    if (fingerprint !== undefined) {
+      // Where each timed row's package sits among the stored scan's installed entries (the last entry wins).
+      const positionOf = new Map<number, number>();
+      fingerprint.packageIds.forEach((id, i) => {
+        if (id >= 0) positionOf.set(id, i);
+      });
+      timedPositions = Int32Array.from(template.timedRows, (i) => positionOf.get(this.#app.scans.packages.idOf(engineRows[i]!.package) ?? -1) ?? -1);
+    }
     return {
-      compiled, engineRows, template, timedPackageIds, counters: result.counters,
+      compiled, engineRows, template, timedPositions, counters: result.counters,
       compliance: summarizePatchRows(rows, compiled.availableSecurityUpdatesNonCompliant),
       nextChangeAt: result.nextChangeAt === undefined ? undefined : result.nextChangeAt * 1000,
     };
@@ -229,14 +237,17 @@ export class Evaluator {
     const tags = new Map((await app.store.db.selectFrom('nodes').select(['instance_id', 'patch_group_tag']).where('instance_id', 'in', ids).execute())
       .map((n) => [n.instance_id, n.patch_group_tag]));
     // Identical scans under the same baseline version are evaluated once (#scanMemo); only the others are decoded.
-    const planned: Array<{ row: StoredScanRow; group: string | null; baseline: Baseline; key: string; timesById: Map<number, number> }> = [];
+    const planned: Array<{ row: StoredScanRow; group: string | null; baseline: Baseline; key: string; fingerprint: ScanFingerprint }> = [];
     const toDecode: StoredScanRow[] = [];
+    const baselines = new Map<string, Baseline>(); // by OS and patch group, for this batch
     for (const row of claimed) {
       const group = tags.get(row.instance_id) ?? null;
-      const baseline = await this.baselineFor(row.operating_system, group, resolution);
-      const { key: scanKey, timesById } = app.scans.fingerprint(row.data);
-      const key = `${baseline.BaselineId}\u0000${baseline.ModifiedDate}\u0000${scanKey}`;
-      planned.push({ row, group, baseline, key, timesById });
+      const resolvedBy = `${row.operating_system}\u0000${group ?? ''}`;
+      let baseline = baselines.get(resolvedBy);
+      if (baseline === undefined) baselines.set(resolvedBy, (baseline = await this.baselineFor(row.operating_system, group, resolution)));
+      const fingerprint = app.scans.fingerprint(row.data);
+      const key = `${baseline.BaselineId}\u0000${baseline.ModifiedDate}\u0000${fingerprint.key}`;
+      planned.push({ row, group, baseline, key, fingerprint });
       if (!this.#memoFresh(key, now)) toDecode.push(row);
     }
     const decoded = new Map((await app.scans.decode(toDecode, this.index)).map((d) => [d.row.instance_id, d]));
@@ -250,10 +261,13 @@ export class Evaluator {
       }
       let shared = this.#memoFresh(p.key, now) ? this.#scanMemo.get(p.key) : undefined;
       if (shared === undefined) {
-        shared = await this.#evaluateScan(decoded.get(p.row.instance_id)!.prepared, p.baseline, now, true);
+        shared = await this.#evaluateScan(decoded.get(p.row.instance_id)!.prepared, p.baseline, now, true, p.fingerprint);
         this.#scanMemo.set(p.key, shared);
       }
-      const times = Uint32Array.from(shared.timedPackageIds, (id) => p.timesById.get(id) ?? 0);
+      const positions = shared.timedPositions!;
+      const nodeTimes = p.fingerprint.times;
+      const times = new Uint32Array(positions.length);
+      for (let k = 0; k < positions.length; k++) times[k] = positions[k]! < 0 ? 0 : nodeTimes[positions[k]!]!;
       const e: NodeEvaluationResult = {
         baseline: p.baseline, compiled: shared.compiled, rowSet: shared.template.withInstalledTimes(times), compliance: shared.compliance,
         counters: shared.counters, nextChangeAt: shared.nextChangeAt,
@@ -266,11 +280,9 @@ export class Evaluator {
         .map((r) => [r.instance_id, Number(r.scan_seq)]));
       const fresh = work.filter((w) => current.get(w.row.instance_id) === Number(w.row.scan_seq));
       await app.reports.applyPatchReportsIn(trx, fresh.map((w) => w.write));
-      for (const w of fresh) {
-        await app.scans.finishEvaluationIn(trx, w.row.instance_id, Number(w.row.dirty_seq), {
-          evaluated_at: now, evaluated_baseline_id: w.e.baseline.BaselineId, next_change_at: w.e.nextChangeAt ?? null,
-        });
-      }
+      await app.scans.finishEvaluationsIn(trx, now, fresh.map((w) => ({
+        instanceId: w.row.instance_id, evaluatedSeq: Number(w.row.dirty_seq), baselineId: w.e.baseline.BaselineId, nextChangeAt: w.e.nextChangeAt ?? null,
+      })));
     });
     return claimed.length;
   }
@@ -338,8 +350,11 @@ interface ScanEvaluation {
   engineRows: EvaluatedRow[];
   /** The rows encoded once; each node's installed times are written into a copy. */
   template: RowSetTemplate;
-  /** The package dictionary id of each of template.timedRows' packages (-1 if none), to find a node's installed times. */
-  timedPackageIds: Int32Array;
+  /**
+   * For a stored scan (re-evaluation): the position among the scan's installed entries of each template.timedRows
+   * row's package (-1 if none), where every node with the same fingerprint keeps that package's installed time.
+   */
+  timedPositions: Int32Array | undefined;
   compliance: ComplianceSummary;
   counters: Counters;
   nextChangeAt: number | undefined;

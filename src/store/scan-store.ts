@@ -49,6 +49,14 @@ export interface StoredScan {
   row: StoredScanRow;
 }
 
+export interface ScanFingerprint {
+  key: string;
+  /** Per installed entry: its package's dictionary id (-1 = none). */
+  packageIds: Int32Array;
+  /** Per installed entry: its installed time, epoch seconds (0 = none). */
+  times: Uint32Array;
+}
+
 export class ScanStore {
   readonly #store: Store;
   readonly packages: DescriptorDictionary<ScanPackage>;
@@ -105,23 +113,25 @@ export class ScanStore {
   }
 
   /**
-   * A stored scan's identity apart from its installed times (header, packages, candidates, flags), and those times
-   * by package id: two nodes with the same fingerprint evaluate to the same rows under the same baseline version.
+   * A stored scan's identity apart from its installed times (header, packages, candidates, flags), and per installed
+   * entry, in stored order, its package id and installed time (0 = none): two nodes with the same fingerprint
+   * evaluate to the same rows under the same baseline version, and their entries line up position by position.
    */
-  fingerprint(data: Buffer): { key: string; timesById: Map<number, number> } {
-    const buf = Buffer.from(data); // a copy whose time fields are zeroed before hashing
-    const timesById = new Map<number, number>();
+  fingerprint(data: Uint8Array): ScanFingerprint {
+    const buf = Buffer.allocUnsafe(data.byteLength); // a copy whose time fields are zeroed before hashing
+    buf.set(data);
     let o = 4 + buf.readUInt32LE(0);
     const n = buf.readUInt32LE(o);
     o += 4;
+    const packageIds = new Int32Array(n);
+    const times = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
-      const inst = buf.readInt32LE(o);
-      const time = buf.readUInt32LE(o + 4);
-      if (inst >= 0 && time > 0) timesById.set(inst, time);
+      packageIds[i] = buf.readInt32LE(o);
+      times[i] = buf.readUInt32LE(o + 4);
       buf.writeUInt32LE(0, o + 4);
       o += 11 + 4 * buf.readUInt16LE(o + 9);
     }
-    return { key: createHash('sha1').update(buf).digest('base64'), timesById };
+    return { key: createHash('sha1').update(buf).digest('base64'), packageIds, times };
   }
 
   /** Decodes stored scans (loading their packages into the dictionary) into prepared scans. */
@@ -294,14 +304,19 @@ export class ScanStore {
     return this.#withData(rows);
   }
 
-  /** Records an evaluation; the node stays dirty if it was marked again meanwhile (dirty_seq moved). */
-  async finishEvaluationIn(trx: Db, instanceId: string, evaluatedSeq: number, fields: { evaluated_at: number; evaluated_baseline_id: string; next_change_at: number | null }): Promise<void> {
-    await trx.updateTable('node_scans').set((eb) => ({
-      ...fields,
-      evaluated_seq: evaluatedSeq,
-      dirty: eb.case().when('dirty_seq', '>', evaluatedSeq).then(1).else(0).end(),
-      claimed_until: null,
-    })).where('instance_id', '=', instanceId).execute();
+  /**
+   * Records evaluations, one statement per 500 nodes; a node stays dirty if it was marked again meanwhile (its
+   * dirty_seq moved past the sequence it was evaluated at).
+   */
+  async finishEvaluationsIn(trx: Db, now: number, done: ReadonlyArray<{ instanceId: string; evaluatedSeq: number; baselineId: string; nextChangeAt: number | null }>): Promise<void> {
+    for (let c = 0; c < done.length; c += 500) {
+      const values = sql.join(done.slice(c, c + 500).map((d) =>
+        sql`(${d.instanceId}, cast(${d.evaluatedSeq} as bigint), ${d.baselineId}, cast(${d.nextChangeAt} as bigint))`));
+      await sql`with v(instance_id, seq, baseline_id, next_change_at) as (values ${values})
+        update node_scans set evaluated_at = ${now}, evaluated_baseline_id = v.baseline_id, next_change_at = v.next_change_at,
+          evaluated_seq = v.seq, dirty = case when node_scans.dirty_seq > v.seq then 1 else 0 end, claimed_until = null
+        from v where node_scans.instance_id = v.instance_id`.execute(trx);
+    }
   }
 
   async status(now: number): Promise<{ pending: number; scanned: number; lastEvaluation: number | null; nextChange: number | null }> {
