@@ -210,7 +210,7 @@ export class ReportingStore {
   /** Decoded rows of row sets, shared by every node that refers to the set. */
   readonly #rows = new Lru<PatchRow[]>(2048);
   /** Row sets' facts (Missing/Failed KBIds and CVE ids), for the counters a report moves. */
-  readonly #facts = new Lru<RowSetFacts>(16_384);
+  readonly #facts = new Lru<RowSetFacts>(4096);
   readonly descriptors: DescriptorDictionary<RowDescriptor>;
   #groupCountsSql: string | undefined;
 
