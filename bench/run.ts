@@ -36,6 +36,7 @@ const USAGE = `Usage: npm run bench -- [options]
                                  --nodes raw scans of --patches packages (Patchline.PutScanReport), then the time from
                                  UpdatePatchBaseline to Patchline.GetEvaluationStatus Current
   --scan-profiles N              reevaluate: distinct package profiles of the scan fleet (default 300)
+  --distinct-installed-times     reevaluate: every node's installed times its own (no two nodes' rows identical)
   --out DIR                      results directory (default bench/results)
   --label TEXT                   suffix for the result file name (trials)
   --seed N                       fleet seed (default 1)
@@ -99,6 +100,7 @@ interface Settings {
   quietWaitS: number;
   serverNodeArgs: string[];
   scanProfiles: number;
+  distinctInstalledTimes: boolean;
 }
 
 /** A phase starts when the machine's CPU outside the benchmark (other sessions' tests, …) is below this many cores. */
@@ -447,7 +449,7 @@ async function runStore(o: RunOptions): Promise<Record<string, unknown>> {
       };
       const sampleIndexes = [0, 1, 2, 3, 4].map((k) => Math.floor((k * (s.nodes - 1)) / 4));
       const fleet = await driver.send<{ buildMs: number; profiles: number; distinctPackages: number; bodyBytes: number; sampleIds: string[] }>({
-        cmd: 'scan-fleet', fleet: { seed: s.seed, patches: s.patches, nodes: s.nodes, profiles: s.scanProfiles }, sample: sampleIndexes,
+        cmd: 'scan-fleet', fleet: { seed: s.seed, patches: s.patches, nodes: s.nodes, profiles: s.scanProfiles, distinctInstalledTimes: s.distinctInstalledTimes }, sample: sampleIndexes,
       });
       log(`reevaluate: ${s.nodes} Amazon-Linux-2023-like nodes × ${s.patches} packages from ${fleet.profiles} profiles (${fleet.distinctPackages} distinct package versions, ${fleet.bodyBytes}-byte scans), built in ${fleet.buildMs} ms`);
       // The baseline every scanned node resolves to: a custom default for the OS, registered before the load.
@@ -617,7 +619,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string' }, 'read-connections': { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
       scenarios: { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, seed: { type: 'string' },
       'postgres-url': { type: 'string' }, 'server-node-args': { type: 'string' }, keep: { type: 'boolean' },
-      'reuse-data-dir': { type: 'string' }, 'reuse-database-url': { type: 'string' }, 'quiet-wait': { type: 'string' }, 'tmp-dir': { type: 'string' }, 'skip-build': { type: 'boolean' }, 'scan-profiles': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'reuse-data-dir': { type: 'string' }, 'reuse-database-url': { type: 'string' }, 'quiet-wait': { type: 'string' }, 'tmp-dir': { type: 'string' }, 'skip-build': { type: 'boolean' }, 'scan-profiles': { type: 'string' }, 'distinct-installed-times': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -663,6 +665,7 @@ async function main(): Promise<void> {
       quietWaitS: values['quiet-wait'] === undefined ? 300 : Number(values['quiet-wait']),
       serverNodeArgs: values['server-node-args']?.split(' ').filter((x) => x !== '') ?? [],
       scanProfiles: positive('scan-profiles', values['scan-profiles'], 300),
+      distinctInstalledTimes: values['distinct-installed-times'] === true,
     };
     const result = await runStore({
       settings,

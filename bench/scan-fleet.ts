@@ -27,6 +27,11 @@ export interface ScanFleetOptions {
   profiles?: number;
   /** Epoch seconds the release times are relative to (default: now). */
   now?: number;
+  /**
+   * Every node's installed times shifted by its own number of seconds (default false: nodes of a profile share
+   * them, as nodes built from one image and patched together do). With it, no two nodes' rows are identical.
+   */
+  distinctInstalledTimes?: boolean;
 }
 
 export interface ScanBody {
@@ -63,6 +68,9 @@ interface ScanProfile {
   prefix: Buffer;
   prefixHash: Hash;
   stats: ScanProfileStats;
+  /** For distinctInstalledTimes: the body before the installed times, between them, and after the last. */
+  parts: string[];
+  times: number[];
 }
 
 const DAY = 86_400;
@@ -140,7 +148,7 @@ function buildCatalog(seed: number, size: number, now: number): CatalogName[] {
 const PLATFORM = '{"OperatingSystem":"AMAZON_LINUX_2023","Name":"Amazon Linux","Version":"2023"}';
 const BASE_INSTALLED_TIME = Date.UTC(2026, 0, 1) / 1000;
 
-function buildProfile(catalog: readonly CatalogName[], rand: () => number, count: number): { installed: string; updates: string; stats: ScanProfileStats } {
+function buildProfile(catalog: readonly CatalogName[], rand: () => number, count: number): { installed: string; updates: string; stats: ScanProfileStats; times: number[] } {
   const order = Array.from({ length: catalog.length }, (_, i) => i);
   for (let i = 0; i < count; i++) {
     const j = i + Math.floor(rand() * (order.length - i));
@@ -149,12 +157,14 @@ function buildProfile(catalog: readonly CatalogName[], rand: () => number, count
   const installed: string[] = [];
   const updates: string[] = [];
   const stats: ScanProfileStats = { installed: count, candidates: 0, byClassification: {} };
+  const times: number[] = [];
   for (let i = 0; i < count; i++) {
     const c = catalog[order[i]!]!;
     // Installed at build 1–3, or already at the newest build (4) on a tenth of the packages.
     const build = rand() < 0.1 ? 4 : 1 + Math.floor(rand() * 3);
     const installedTime = BASE_INSTALLED_TIME + Math.floor(rand() * 300) * DAY;
-    installed.push(`{"Name":"${c.name}","Version":"${c.version}-${c.release}.amzn2023.0.${build}","Architecture":"${c.arch}","InstalledTime":${installedTime}}`);
+    installed.push(`{"Name":"${c.name}","Version":"${c.version}-${c.release}.amzn2023.0.${build}","Architecture":"${c.arch}","InstalledTime":${TIME_MARK}}`);
+    times.push(installedTime);
     if (c.update === undefined || build === 4) continue;
     const u = c.update;
     const parts = [`"Name":"${c.name}"`, `"Version":"${c.version}-${c.release}.amzn2023.0.4"`, `"Architecture":"${c.arch}"`, `"Repository":"amazonlinux"`, `"Security":${u.classification === 'Security'}`];
@@ -165,7 +175,16 @@ function buildProfile(catalog: readonly CatalogName[], rand: () => number, count
     const key = u.classification ?? 'none';
     stats.byClassification[key] = (stats.byClassification[key] ?? 0) + 1;
   }
-  return { installed: installed.join(','), updates: updates.join(','), stats };
+  return { installed: installed.join(','), updates: updates.join(','), stats, times };
+}
+
+/** Stands for an installed time in a profile's body until the times are filled in. */
+const TIME_MARK = '\u0000';
+
+function fillTimes(parts: readonly string[], times: readonly number[], shift: number): string {
+  let out = parts[0]!;
+  for (let k = 0; k < times.length; k++) out += String(times[k]! - shift) + parts[k + 1]!;
+  return out;
 }
 
 export class ScanFleet {
@@ -176,7 +195,7 @@ export class ScanFleet {
   readonly distinctPackages: number;
 
   constructor(options: ScanFleetOptions) {
-    this.options = { profiles: 300, now: Math.floor(Date.now() / 1000), ...options };
+    this.options = { profiles: 300, now: Math.floor(Date.now() / 1000), distinctInstalledTimes: false, ...options };
     const { seed, patches, profiles, now } = this.options;
     this.#mask = mix32(seed ^ 0x3c6ef372);
     const catalog = buildCatalog(seed, Math.max(3000, patches * 6), now);
@@ -184,9 +203,10 @@ export class ScanFleet {
     this.#profiles = [];
     const versions = new Set<string>();
     for (let p = 0; p < profiles; p++) {
-      const { installed, updates, stats } = buildProfile(catalog, rand, patches);
-      const prefix = Buffer.from(`{"Platform":${PLATFORM},"Operation":"Scan","RebootPending":false,"Installed":[${installed}],"Updates":[${updates}],"OperationStartTime":`, 'utf8');
-      this.#profiles.push({ prefix, prefixHash: createHash('sha256').update(prefix), stats });
+      const { installed, updates, stats, times } = buildProfile(catalog, rand, patches);
+      const parts = `{"Platform":${PLATFORM},"Operation":"Scan","RebootPending":false,"Installed":[${installed}],"Updates":[${updates}],"OperationStartTime":`.split(TIME_MARK);
+      const prefix = Buffer.from(fillTimes(parts, times, 0), 'utf8');
+      this.#profiles.push({ prefix, prefixHash: createHash('sha256').update(prefix), stats, parts, times });
       for (const m of `${installed},${updates}`.matchAll(/"Name":"([^"]+)","Version":"([^"]+)","Architecture":"([^"]+)"/g)) versions.add(`${m[1]}.${m[3]}:${m[2]}`);
     }
     this.distinctPackages = versions.size;
@@ -215,6 +235,12 @@ export class ScanFleet {
     const instanceId = this.instanceId(i);
     const end = this.options.now - 60 - (mix32(i ^ 0x1f83d9ab) % 3600);
     const suffix = Buffer.from(`${end - 45},"OperationEndTime":${end},"InstanceId":"${instanceId}"}`, 'utf8');
+    if (this.options.distinctInstalledTimes) {
+      // Node i's times are the profile's shifted by i seconds: its own body, hashed whole.
+      const prefix = Buffer.from(fillTimes(profile.parts, profile.times, i + 1), 'utf8');
+      const sha256 = createHash('sha256').update(prefix).update(suffix).digest('hex');
+      return { instanceId, chunks: [prefix, suffix], length: prefix.length + suffix.length, sha256 };
+    }
     const sha256 = profile.prefixHash.copy().update(suffix).digest('hex');
     return { instanceId, chunks: [profile.prefix, suffix], length: profile.prefix.length + suffix.length, sha256 };
   }

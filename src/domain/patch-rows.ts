@@ -54,6 +54,24 @@ export function encodePatchRows(rows: readonly PatchRow[], descriptorIds: readon
   return buf;
 }
 
+/** Every row's installed time (epoch seconds), in row order, as 4 bytes each (little-endian). */
+export function installedTimesOf(data: Uint8Array): Buffer {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const count = buf.readUInt32LE(1);
+  const out = Buffer.allocUnsafe(count * 4);
+  for (let i = 0; i < count; i++) out.writeUInt32LE(buf.readUInt32LE(HEADER + i * ROW + 6), i * 4);
+  return out;
+}
+
+/** A copy of encoded rows with every installed time 0: what nodes with the same outcome share. */
+export function withoutInstalledTimes(data: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(data.byteLength);
+  out.set(data);
+  const count = out.readUInt32LE(1);
+  for (let i = 0; i < count; i++) out.writeUInt32LE(0, HEADER + i * ROW + 6);
+  return out;
+}
+
 /** Writes installed times into encoded rows: `times[k]` (epoch seconds) into row `rowIndexes[k]`. */
 export function setInstalledTimes(data: Buffer, rowIndexes: ArrayLike<number>, times: ArrayLike<number>): void {
   for (let k = 0; k < rowIndexes.length; k++) data.writeUInt32LE(Math.max(0, Math.min(0xffffffff, Math.floor(times[k]!))), HEADER + rowIndexes[k]! * ROW + 6);

@@ -1,11 +1,12 @@
 // A node's patch rows as they are stored: the compact encoding of src/domain/patch-rows.ts, addressed by its
-// content. Nodes whose rows are identical — built from the same image, patched together, evaluated under the same
-// baseline — refer to one stored copy, so writing a fleet's rows costs one row set per distinct outcome plus a
-// reference per node, and the facts the fleet counters need (the KBIds and CVE ids of the Missing and Failed rows)
-// are worked out once per set.
+// content apart from the installed times. Nodes with the same outcome — the same patches in the same states and
+// levels, evaluated under the same baseline — refer to one stored set, so writing a fleet's rows costs one set per
+// distinct outcome plus a reference per node, and the facts the fleet counters need (the KBIds and CVE ids of the
+// Missing and Failed rows) are worked out once per set. A set is addressed by its whole content; a node whose rows
+// differ from a stored set's only in installed times refers to that set and keeps its own times (4 bytes a row).
 
 import { createHash } from 'node:crypto';
-import { encodePatchRows, setInstalledTimes } from './patch-rows.ts';
+import { encodePatchRows, setInstalledTimes, withoutInstalledTimes } from './patch-rows.ts';
 import { MISSING_STATES } from './fleet.ts';
 import type { PatchRow } from './patch-state.ts';
 
@@ -20,6 +21,12 @@ export interface RowSetFacts {
 export interface RowSet extends RowSetFacts {
   /** The content address: the first 128 bits of the encoding's SHA-256, base64url (22 characters). */
   readonly digest: string;
+  /**
+   * The outcome's address: the same of the encoding with every installed time 0. Nodes whose rows differ only in
+   * installed times share it, and can share one stored set.
+   */
+  readonly shape: string;
+  /** The encoding, with this node's installed times. */
   readonly data: Buffer;
   readonly rowCount: number;
 }
@@ -53,7 +60,7 @@ export function rowSetFacts(rows: ReadonlyArray<Pick<PatchRow, 'KBId' | 'State' 
 /** The row set of rows (sorted, as stored) and their descriptor ids. */
 export function rowSetOf(rows: readonly PatchRow[], descriptorIds: readonly number[]): RowSet {
   const data = encodePatchRows(rows, descriptorIds);
-  return { digest: rowSetDigest(data), data, rowCount: rows.length, ...rowSetFacts(rows) };
+  return { digest: rowSetDigest(data), shape: rowSetDigest(withoutInstalledTimes(data)), data, rowCount: rows.length, ...rowSetFacts(rows) };
 }
 
 /**
@@ -62,6 +69,7 @@ export function rowSetOf(rows: readonly PatchRow[], descriptorIds: readonly numb
  */
 export class RowSetTemplate {
   readonly #data: Buffer;
+  readonly #shape: string;
   readonly #facts: RowSetFacts;
   readonly #rowCount: number;
   /** Indexes of the rows whose state is an installed one (only they carry a time). */
@@ -70,6 +78,7 @@ export class RowSetTemplate {
 
   constructor(rows: readonly PatchRow[], descriptorIds: readonly number[], timedStates: ReadonlySet<string>) {
     this.#data = encodePatchRows(rows.map((r) => (r.InstalledTime === 0 ? r : { ...r, InstalledTime: 0 })), descriptorIds);
+    this.#shape = rowSetDigest(this.#data);
     this.#facts = rowSetFacts(rows);
     this.#rowCount = rows.length;
     const timed: number[] = [];
@@ -85,7 +94,7 @@ export class RowSetTemplate {
     if (last !== undefined && last.times.length === times.length && last.times.every((t, k) => t === times[k])) return last.set;
     const data = Buffer.from(this.#data);
     setInstalledTimes(data, this.timedRows, times);
-    const set: RowSet = { digest: rowSetDigest(data), data, rowCount: this.#rowCount, ...this.#facts };
+    const set: RowSet = { digest: rowSetDigest(data), shape: this.#shape, data, rowCount: this.#rowCount, ...this.#facts };
     this.#last = { times, set };
     return set;
   }

@@ -4,7 +4,7 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './database.ts';
 import { computeFleetCounters, writeFleetCounters } from './fleet-counters.ts';
-import { descriptorIdsInStates } from '../domain/patch-rows.ts';
+import { descriptorIdsInStates, installedTimesOf, withoutInstalledTimes } from '../domain/patch-rows.ts';
 import { MISSING_STATES } from '../domain/fleet.ts';
 import { cveIdsIn, rowSetDigest } from '../domain/row-set.ts';
 
@@ -273,6 +273,7 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       // follows the sets (patch_row_set_cves) instead of listing every node × CVE pair.
       await db.schema.createTable('patch_row_sets')
         .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('shape', 'text', (c) => c.notNull())
         .addColumn('row_count', 'integer', (c) => c.notNull())
         .addColumn('data', blob, (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -282,12 +283,14 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
         .addColumn('cve_id', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('patch_row_set_cves_pk', ['row_set', 'cve_id'])
         .execute();
+      await db.schema.createIndex('patch_row_sets_shape').on('patch_row_sets').columns(['shape', 'digest']).execute();
       await db.schema.createIndex('patch_row_set_cves_cve').on('patch_row_set_cves').columns(['cve_id', 'row_set']).execute();
       await db.schema.createTable('node_row_sets')
         .addColumn('instance_id', 'text', (c) => c.primaryKey())
         .addColumn('report_seq', 'bigint', (c) => c.notNull())
         .addColumn('row_count', 'integer', (c) => c.notNull())
         .addColumn('row_set', 'text', (c) => c.notNull().references('patch_row_sets.digest'))
+        .addColumn('installed_times', blob)
         .execute();
       await moveRowsToSets(db);
       await db.schema.dropTable('node_patches').execute();
@@ -301,7 +304,7 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
   };
 }
 
-/** 0010: every node's encoded rows become a reference to the row set with the same content. */
+/** 0010: every node's encoded rows become a reference to the row set with the same content (times apart). */
 async function moveRowsToSets(db: Kysely<any>): Promise<void> {
   const kbAndCves = new Map<number, { KBId: string; CVEIds: string }>();
   const written = new Set<string>();
@@ -318,15 +321,24 @@ async function moveRowsToSets(db: Kysely<any>): Promise<void> {
     }
     for (const p of page) {
       const data = Buffer.from(p.data);
-      const digest = rowSetDigest(data);
+      let digest = rowSetDigest(data);
+      const shape = rowSetDigest(withoutInstalledTimes(data));
+      let ownTimes: Buffer | null = null;
       if (!written.has(digest)) {
-        written.add(digest);
-        await db.insertInto('patch_row_sets').values({ digest, row_count: p.row_count, data, created_at: now }).execute();
-        const cves = new Set<string>();
-        for (const id of descriptorIdsInStates(data, MISSING_STATES)) cveIdsIn(kbAndCves.get(id)?.CVEIds, cves);
-        if (cves.size > 0) await db.insertInto('patch_row_set_cves').values([...cves].map((cve_id) => ({ row_set: digest, cve_id }))).execute();
+        // The same outcome with other installed times: refer to that set and keep the node's own times.
+        const sameShape = await db.selectFrom('patch_row_sets').select('digest').where('shape', '=', shape).orderBy('digest').executeTakeFirst() as { digest: string } | undefined;
+        if (sameShape !== undefined) {
+          digest = sameShape.digest;
+          ownTimes = installedTimesOf(data);
+        } else {
+          written.add(digest);
+          await db.insertInto('patch_row_sets').values({ digest, shape, row_count: p.row_count, data, created_at: now }).execute();
+          const cves = new Set<string>();
+          for (const id of descriptorIdsInStates(data, MISSING_STATES)) cveIdsIn(kbAndCves.get(id)?.CVEIds, cves);
+          if (cves.size > 0) await db.insertInto('patch_row_set_cves').values([...cves].map((cve_id) => ({ row_set: digest, cve_id }))).execute();
+        }
       }
-      await db.insertInto('node_row_sets').values({ instance_id: p.instance_id, report_seq: p.report_seq, row_count: p.row_count, row_set: digest }).execute();
+      await db.insertInto('node_row_sets').values({ instance_id: p.instance_id, report_seq: p.report_seq, row_count: p.row_count, row_set: digest, installed_times: ownTimes }).execute();
     }
     after = page[page.length - 1]!.instance_id;
   }

@@ -20,7 +20,7 @@ import {
   type ComplianceSummary, type Counters, type PatchRow, type ComplianceItemRecord,
 } from '../domain/patch-state.ts';
 import {
-  readPatchRows, encodeJson, decodeJson, descriptorKey, descriptorOf, descriptorIdsInStates, type RowDescriptor,
+  readPatchRows, encodeJson, decodeJson, descriptorKey, descriptorOf, descriptorIdsInStates, installedTimesOf, type RowDescriptor,
 } from '../domain/patch-rows.ts';
 import { MISSING_STATES, isNonCompliantNode, setDelta } from '../domain/fleet.ts';
 import { cveIdsIn, type RowSet, type RowSetFacts } from '../domain/row-set.ts';
@@ -211,6 +211,10 @@ export class ReportingStore {
   readonly #rows = new Lru<PatchRow[]>(2048);
   /** Row sets' facts (Missing/Failed KBIds and CVE ids), for the counters a report moves. */
   readonly #facts = new Lru<RowSetFacts>(4096);
+  /** Row sets' stored encodings, to tell whether a node's installed times are the set's. */
+  readonly #setData = new Lru<Buffer>(1024);
+  /** Decoded rows of nodes with installed times of their own, by node and report sequence. */
+  readonly #nodeRows = new Lru<PatchRow[]>(1024);
   readonly descriptors: DescriptorDictionary<RowDescriptor>;
   #groupCountsSql: string | undefined;
 
@@ -313,8 +317,8 @@ export class ReportingStore {
     const old = new Map(oldRows.map((r) => [r.instance_id, r]));
     const oldSets = await this.#rowSetRefsIn(trx, ids);
     const oldFacts = await this.#factsIn(trx, new Set(oldSets.values()));
-    const newSets = new Map(reports.map((r) => [r.rowSet.digest, r.rowSet]));
-    await this.#storeRowSetsIn(trx, [...newSets.values()], reports[0]!.now);
+    const chosen = await this.#storeRowSetsIn(trx, reports.map((r) => r.rowSet), reports[0]!.now);
+    const referenced = new Set([...chosen.values()].map((c) => c.digest));
     const fleetDeltas = new Map<number, FleetDelta>();
     for (const a of added) fleetDelta(fleetDeltas, shardOf(a.instance_id)).nodes += 1;
     const missingDeltas = new Map<string, number>(); // `${kb}\u0000${shard}`
@@ -360,7 +364,7 @@ export class ReportingStore {
       addGroupDelta(s.patchGroup, shard, groupVector(s.counters, 1));
       fleetDelta(fleetDeltas, shard).non_compliant += states[states.length - 1]!.non_compliant - Number(previous?.non_compliant ?? 0);
       const oldSet = oldSets.get(r.instanceId);
-      if (oldSet !== r.rowSet.digest) {
+      if (oldSet !== chosen.get(r.rowSet.digest)!.digest) {
         const before = oldSet === undefined ? undefined : oldFacts.get(oldSet)!;
         for (const [kb, d] of setDelta(before?.missingKbIds, r.rowSet.missingKbIds)) addTo(missingDeltas, `${kb}\u0000${shard}`, d);
         for (const [cve, d] of setDelta(before?.cveIds, r.rowSet.cveIds)) addTo(cveDeltas, `${cve}\u0000${shard}`, d);
@@ -371,9 +375,12 @@ export class ReportingStore {
         STATE_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}` as never)]),
       ) as never)).execute();
     await trx.insertInto('node_patches').values(reports.map((r, i) => ({
-      instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rowSet.rowCount, row_set: r.rowSet.digest,
+      instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rowSet.rowCount, row_set: chosen.get(r.rowSet.digest)!.digest,
+      // A set holds the installed times of the node that stored it; a node whose times differ keeps its own.
+      installed_times: r.rowSet.data.equals(chosen.get(r.rowSet.digest)!.data) ? null : installedTimesOf(r.rowSet.data),
     }))).onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => ({
       report_seq: eb.ref('excluded.report_seq'), row_count: eb.ref('excluded.row_count'), row_set: eb.ref('excluded.row_set'),
+      installed_times: eb.ref('excluded.installed_times'),
     }))).execute();
 
     // Counter rows in (group, shard) order: concurrent writers take row locks in the same order (no deadlock).
@@ -393,7 +400,7 @@ export class ReportingStore {
       summary: JSON.stringify({ ...r.summary.counters, Operation: r.summary.operation, BaselineId: r.summary.baselineId, OperationEndTime: r.summary.operationEnd }),
     }))).execute();
     // Last: sets no node refers to any more go (the locks this takes are held for the shortest time).
-    await this.#releaseRowSetsIn(trx, [...new Set(oldSets.values())].filter((d) => !newSets.has(d)));
+    await this.#releaseRowSetsIn(trx, [...new Set(oldSets.values())].filter((d) => !referenced.has(d)));
     return seqs;
   }
 
@@ -439,35 +446,78 @@ export class ReportingStore {
   }
 
   /**
-   * Makes sure the sets are stored and stay so until the transaction ends. PostgreSQL: a set that exists is locked
-   * FOR KEY SHARE (a concurrent release skips it, and one already releasing it makes this wait and store it
-   * again); a set another transaction is inserting makes the insert wait for it, then it is locked like the others.
+   * Finds or stores, for each wanted set, the set its node will refer to: the set with the same content if one is
+   * stored, else one with the same outcome (shape; the node then keeps its own installed times), else the wanted set
+   * itself; returns, by wanted digest, the chosen set's digest and encoding. The chosen sets stay until the
+   * transaction ends. PostgreSQL: existing sets are locked FOR KEY SHARE (a concurrent release skips them, and one
+   * already releasing a set makes this wait, then find or store another); a set another transaction is inserting
+   * makes the insert wait for it, then the next pass finds it.
    */
-  async #storeRowSetsIn(trx: Db, sets: readonly RowSet[], now: number): Promise<void> {
-    const byDigest = new Map(sets.map((s) => [s.digest, s]));
-    let pending = [...byDigest.keys()].sort();
+  async #storeRowSetsIn(trx: Db, sets: readonly RowSet[], now: number): Promise<Map<string, { digest: string; data: Buffer }>> {
+    const chosen = new Map<string, { digest: string; data: Buffer }>();
+    let pending = [...new Map(sets.map((s) => [s.digest, s])).values()].sort((a, b) => (a.digest < b.digest ? -1 : 1));
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt === 3) throw new Error(`row sets ${pending.slice(0, 3).join(', ')} could not be stored`);
-      const present = new Set<string>();
-      for (let c = 0; c < pending.length; c += 500) {
-        let q = trx.selectFrom('patch_row_sets').select('digest').where('digest', 'in', pending.slice(c, c + 500));
+      if (attempt === 3) throw new Error(`row sets ${pending.slice(0, 3).map((s) => s.digest).join(', ')} could not be stored`);
+      const byShape = new Map<string, string[]>(); // shape → stored digests, sorted
+      const exact = new Set<string>();
+      const shapes = [...new Set(pending.map((s) => s.shape))].sort();
+      for (let c = 0; c < shapes.length; c += 500) {
+        let q = trx.selectFrom('patch_row_sets').select(['digest', 'shape']).where('shape', 'in', shapes.slice(c, c + 500)).orderBy('digest');
         if (this.#store.engine === 'postgres') q = q.forKeyShare();
-        for (const r of await q.execute()) present.add(r.digest);
+        for (const r of await q.execute()) {
+          exact.add(r.digest);
+          byShape.set(r.shape, [...(byShape.get(r.shape) ?? []), r.digest]);
+        }
       }
-      const absent = pending.filter((d) => !present.has(d));
+      const toInsert = new Map<string, RowSet>(); // one per shape that has no stored set
+      const resolved = new Map<string, string>();
+      for (const s of pending) {
+        const use = exact.has(s.digest) ? s.digest : byShape.get(s.shape)?.[0];
+        if (use !== undefined) resolved.set(s.digest, use);
+        else if (!toInsert.has(s.shape)) toInsert.set(s.shape, s);
+      }
       const inserted = new Set<string>();
-      for (let c = 0; c < absent.length; c += SET_CHUNK) {
-        const chunk = absent.slice(c, c + SET_CHUNK).map((d) => byDigest.get(d)!);
+      const inserting = [...toInsert.values()];
+      for (let c = 0; c < inserting.length; c += SET_CHUNK) {
         const rows = await trx.insertInto('patch_row_sets')
-          .values(chunk.map((s) => ({ digest: s.digest, row_count: s.rowCount, data: s.data, created_at: now })))
+          .values(inserting.slice(c, c + SET_CHUNK).map((s) => ({ digest: s.digest, shape: s.shape, row_count: s.rowCount, data: s.data, created_at: now })))
           .onConflict((oc) => oc.column('digest').doNothing()).returning('digest').execute();
         for (const r of rows) inserted.add(r.digest);
       }
-      const cves = [...inserted].sort().flatMap((d) => [...byDigest.get(d)!.cveIds].sort().map((cve_id) => ({ row_set: d, cve_id })));
+      const cves = inserting.filter((s) => inserted.has(s.digest)).flatMap((s) => [...s.cveIds].sort().map((cve_id) => ({ row_set: s.digest, cve_id })));
       for (let c = 0; c < cves.length; c += 1000) await trx.insertInto('patch_row_set_cves').values(cves.slice(c, c + 1000)).execute();
-      for (const d of inserted) this.#facts.set(d, byDigest.get(d)!);
-      // Inserted meanwhile by a concurrent transaction (PostgreSQL): lock them on the next pass.
-      pending = absent.filter((d) => !inserted.has(d));
+      const data = new Map<string, Buffer>();
+      for (const s of inserting) {
+        if (!inserted.has(s.digest)) continue;
+        this.#facts.set(s.digest, s);
+        this.#setData.set(s.digest, s.data);
+        data.set(s.digest, s.data);
+        resolved.set(s.digest, s.digest);
+      }
+      // Sets of the same outcome as one just inserted refer to it.
+      for (const s of pending) if (!resolved.has(s.digest) && inserted.has(toInsert.get(s.shape)!.digest)) resolved.set(s.digest, toInsert.get(s.shape)!.digest);
+      await this.#setDataIn(trx, [...new Set(resolved.values())].filter((d) => !data.has(d)), data);
+      for (const [wanted, use] of resolved) chosen.set(wanted, { digest: use, data: data.get(use)! });
+      // Inserted meanwhile by a concurrent transaction (PostgreSQL): the next pass finds and locks them.
+      pending = pending.filter((s) => !resolved.has(s.digest));
+    }
+    return chosen;
+  }
+
+  /** Stored sets' encodings into `out` (cached: a set never changes). */
+  async #setDataIn(trx: Db, digests: readonly string[], out: Map<string, Buffer>): Promise<void> {
+    const unknown: string[] = [];
+    for (const d of digests) {
+      const hit = this.#setData.get(d);
+      if (hit === undefined) unknown.push(d);
+      else out.set(d, hit);
+    }
+    for (let c = 0; c < unknown.length; c += SET_CHUNK) {
+      for (const r of await trx.selectFrom('patch_row_sets').select(['digest', 'data']).where('digest', 'in', unknown.slice(c, c + SET_CHUNK)).execute()) {
+        const data = Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+        this.#setData.set(r.digest, data);
+        out.set(r.digest, data);
+      }
     }
   }
 
@@ -632,25 +682,38 @@ export class ReportingStore {
   }
 
   /**
-   * The node's patch rows (sorted by KBId, Title), or undefined if it never reported. Decoded rows are cached by row
-   * set and shared between nodes: callers must not modify them.
+   * The node's patch rows (sorted by KBId, Title), or undefined if it never reported. Decoded rows are cached (by
+   * row set, shared between nodes; by node and report for nodes with installed times of their own): callers must
+   * not modify them.
    */
   async getPatchRows(instanceId: string, db: Db = this.db): Promise<{ seq: number; rows: PatchRow[] } | undefined> {
     // The reference alone first: a set already decoded (the common case when paging) is not read again.
-    const head = await db.selectFrom('node_patches').select(['report_seq', 'row_set']).where('instance_id', '=', instanceId).executeTakeFirst();
-    if (head === undefined) return undefined;
-    const cached = this.#rows.get(head.row_set);
-    if (cached !== undefined) return { seq: Number(head.report_seq), rows: cached };
-    // One statement for the reference and the set: a report may have replaced both since the first read.
-    const row = await db.selectFrom('node_patches').innerJoin('patch_row_sets', 'patch_row_sets.digest', 'node_patches.row_set')
-      .select(['node_patches.report_seq as report_seq', 'node_patches.row_set as row_set', 'patch_row_sets.data as data'])
-      .where('node_patches.instance_id', '=', instanceId).executeTakeFirst();
-    if (row === undefined) return undefined;
-    const encoded = readPatchRows(row.data);
-    await this.descriptors.load(encoded.descriptorIds, db);
-    const rows = encoded.decode((id) => this.descriptors.get(id));
-    this.#rows.set(row.row_set, rows);
-    return { seq: Number(row.report_seq), rows };
+    let ref: { report_seq: number; row_set: string; installed_times: Uint8Array | null } | undefined = await db.selectFrom('node_patches')
+      .select(['report_seq', 'row_set', 'installed_times']).where('instance_id', '=', instanceId).executeTakeFirst();
+    if (ref === undefined) return undefined;
+    let shared = this.#rows.get(ref.row_set);
+    if (shared === undefined) {
+      // One statement for the reference and the set: a report may have replaced both since the first read.
+      const row = await db.selectFrom('node_patches').innerJoin('patch_row_sets', 'patch_row_sets.digest', 'node_patches.row_set')
+        .select(['node_patches.report_seq as report_seq', 'node_patches.row_set as row_set', 'node_patches.installed_times as installed_times', 'patch_row_sets.data as data'])
+        .where('node_patches.instance_id', '=', instanceId).executeTakeFirst();
+      if (row === undefined) return undefined;
+      ref = row;
+      const encoded = readPatchRows(row.data);
+      await this.descriptors.load(encoded.descriptorIds, db);
+      shared = encoded.decode((id) => this.descriptors.get(id));
+      this.#rows.set(row.row_set, shared);
+    }
+    const seq = Number(ref.report_seq);
+    if (ref.installed_times === null) return { seq, rows: shared };
+    const key = `${instanceId}\u0000${seq}`;
+    let own = this.#nodeRows.get(key);
+    if (own === undefined) {
+      const times = Buffer.from(ref.installed_times.buffer, ref.installed_times.byteOffset, ref.installed_times.byteLength);
+      own = shared.map((r, i) => ({ ...r, InstalledTime: times.readUInt32LE(i * 4) }));
+      this.#nodeRows.set(key, own);
+    }
+    return { seq, rows: own };
   }
 
   /** DescribePatchGroupState: the sum of the group's shards. */

@@ -126,14 +126,20 @@ export interface NodePatchesTable {
   row_count: number;
   /** patch_row_sets.digest */
   row_set: string;
+  /** The node's installed times, 4 bytes a row (installedTimesOf), when they differ from the set's; else null. */
+  installed_times: Buffer | null;
 }
 
 /**
  * Patch rows, stored once however many nodes have them (src/domain/patch-rows.ts for the encoding), addressed by
- * their content. A set lives while a node refers to it: the write that takes the last reference away deletes it.
+ * their content (`data` holds the installed times of the node that stored the set; nodes of the same outcome with
+ * other times refer to it too and keep their own). A set lives while a node refers to it: the write that takes the
+ * last reference away deletes it.
  */
 export interface PatchRowSetsTable {
   digest: string;
+  /** The digest of the encoding with installed times 0 (RowSet.shape): sets of one outcome share it. */
+  shape: string;
   row_count: number;
   data: Buffer;
   created_at: number;

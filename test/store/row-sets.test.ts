@@ -104,7 +104,7 @@ for (const { engine, skip } of engines()) {
       assert.equal(await count('patch_row_sets'), 0);
     });
 
-    test('a template gives each node its own installed times, and nodes with equal times the same set', () => {
+    test('a template gives each node its own installed times under one shape (the outcome without the times)', () => {
       const rows = VARIANTS.A.map((r) => ({ ...r, InstalledTime: 0 }));
       const ids = rows.map((_, i) => 100 + i);
       const template = new RowSetTemplate(rows, ids, new Set(['Installed']));
@@ -112,11 +112,39 @@ for (const { engine, skip } of engines()) {
       const a = template.withInstalledTimes(Uint32Array.of(1_700_000_000));
       const b = template.withInstalledTimes(Uint32Array.of(1_700_000_001));
       const c = template.withInstalledTimes(Uint32Array.of(1_700_000_000));
+      assert.equal(a.shape, b.shape);
       assert.notEqual(a.digest, b.digest);
-      assert.equal(a.digest, c.digest);
+      assert.deepEqual([c.digest, c.data], [a.digest, a.data]);
       assert.deepEqual(a.data, encodePatchRows(VARIANTS.A, ids), 'the same bytes as encoding the node\'s rows directly');
+      const direct = rowSetOf(VARIANTS.A, ids);
+      assert.deepEqual([direct.digest, direct.shape], [a.digest, a.shape], 'and the same addresses as the rows\' own');
+      assert.notEqual(rowSetOf(VARIANTS.B, VARIANTS.B.map((_, i) => 100 + i)).shape, a.shape);
       assert.deepEqual([...a.cveIds].sort(), ['CVE-2099-0001', 'CVE-2099-0002', 'CVE-2099-0003']);
       assert.deepEqual([...a.missingKbIds].sort(), ['curl.x86_64', 'openssl.x86_64']);
+    });
+
+    test('nodes whose rows differ only in installed times share the set and read back their own times', async () => {
+      const later = VARIANTS.A.map((r) => (r.InstalledTime === 0 ? r : { ...r, InstalledTime: r.InstalledTime + 3600 }));
+      const own = async (id: string, rows: PatchRow[]): Promise<PatchReportWrite> => ({ ...(await write(id, 'A')), rowSet: rowSetOf(rows, await reports.internRows(rows)) });
+      await apply(await write('mi-00000000000000011', 'A'), await own('mi-00000000000000012', later));
+      assert.equal(await count('patch_row_sets'), 1, 'one outcome, one set');
+      assert.equal(await count('patch_row_set_cves'), 3);
+      const times = await store.db.selectFrom('node_patches').select(['instance_id', 'installed_times']).orderBy('instance_id')
+        .where('instance_id', 'in', ['mi-00000000000000011', 'mi-00000000000000012']).execute();
+      const holder = times.find((t) => t.installed_times === null);
+      const other = times.find((t) => t.installed_times !== null);
+      assert.ok(holder !== undefined && other !== undefined, 'the node whose times the set holds keeps none; the other keeps its own');
+      assert.equal(other.installed_times!.byteLength, 4 * later.length, '4 bytes a row');
+      assert.deepEqual((await reports.getPatchRows('mi-00000000000000011'))?.rows, VARIANTS.A);
+      assert.deepEqual((await reports.getPatchRows('mi-00000000000000012'))?.rows, later);
+      assert.deepEqual(await cveCounts(), { 'CVE-2099-0001': 2, 'CVE-2099-0002': 2, 'CVE-2099-0003': 2 });
+      // The node whose times the set holds leaves; the other still reads its own times from the same set.
+      await apply(await write(holder.instance_id, 'C'));
+      const stays = other.instance_id === 'mi-00000000000000011' ? VARIANTS.A : later;
+      assert.deepEqual((await reports.getPatchRows(other.instance_id))?.rows, stays);
+      await store.transaction((trx) => reports.removeNodeIn(trx, 'mi-00000000000000011'));
+      await store.transaction((trx) => reports.removeNodeIn(trx, 'mi-00000000000000012'));
+      assert.equal(await count('patch_row_sets'), 0);
     });
 
     test('verify finds a wrong CVE index and counts sets no node refers to; repair mends the one and sweeps the other', async () => {
@@ -124,7 +152,7 @@ for (const { engine, skip } of engines()) {
       const digest = (await store.db.selectFrom('node_patches').select('row_set').where('instance_id', '=', 'mi-00000000000000003').executeTakeFirstOrThrow()).row_set;
       await store.db.deleteFrom('patch_row_set_cves').where('row_set', '=', digest).where('cve_id', '=', 'CVE-2099-0002').execute();
       const orphan = rowSetOf(VARIANTS.C, await reports.internRows(VARIANTS.C));
-      await store.db.insertInto('patch_row_sets').values({ digest: orphan.digest, row_count: orphan.rowCount, data: orphan.data, created_at: NOW }).execute();
+      await store.db.insertInto('patch_row_sets').values({ digest: orphan.digest, shape: orphan.shape, row_count: orphan.rowCount, data: orphan.data, created_at: NOW }).execute();
       const found = await verifyAggregates(store, { repair: false });
       assert.deepEqual(found.differences.map((d) => [d.table, d.key, d.expected, d.actual]), [['patch_row_set_cves', digest, 3, 2]]);
       assert.equal(found.unreferencedRowSets, 1);
@@ -148,8 +176,9 @@ for (const { engine, skip } of engines()) {
           ids.push(Number(r.id));
         }
         const dataA = encodePatchRows(VARIANTS.A, ids.slice(0, 3));
+        const laterA = VARIANTS.A.map((r) => ({ ...r, InstalledTime: r.InstalledTime + 60 }));
         const dataB = encodePatchRows(VARIANTS.B, ids.slice(3));
-        for (const [id, data, rows] of [['mi-00000000000000a01', dataA, 3], ['mi-00000000000000a02', dataA, 3], ['mi-00000000000000a03', dataB, 2]] as const) {
+        for (const [id, data, rows] of [['mi-00000000000000a01', dataA, 3], ['mi-00000000000000a02', dataA, 3], ['mi-00000000000000a03', dataB, 2], ['mi-00000000000000a04', encodePatchRows(laterA, ids.slice(0, 3)), 3]] as const) {
           await db.insertInto('nodes').values({ instance_id: id, resource_type: 'ManagedInstance', created_at: NOW }).execute();
           await db.insertInto('node_patches').values({ instance_id: id, report_seq: 7, row_count: rows, data }).execute();
           await db.insertInto('node_cves').values({ cve_id: 'CVE-2099-0001', instance_id: id }).execute();
@@ -157,14 +186,16 @@ for (const { engine, skip } of engines()) {
         assert.deepEqual(await migrateToLatest(old.open.db, old.open.engine), ['0010-row-sets']);
         const migrated = new Store(old.open);
         const sets = await migrated.db.selectFrom('patch_row_sets').select(['digest', 'row_count']).execute();
-        assert.equal(sets.length, 2, 'two distinct contents, two sets');
+        assert.equal(sets.length, 2, 'two distinct outcomes, two sets (a04 differs from a01 in installed times only)');
         const moved = new ReportingStore(migrated);
         assert.deepEqual((await moved.getPatchRows('mi-00000000000000a02'))?.rows, VARIANTS.A);
         assert.deepEqual((await moved.getPatchRows('mi-00000000000000a03'))?.rows, VARIANTS.B);
         assert.equal((await moved.getPatchRows('mi-00000000000000a03'))?.seq, 7);
+        assert.deepEqual((await moved.getPatchRows('mi-00000000000000a04'))?.rows, laterA);
         const counts = Object.fromEntries((await migrated.db.selectFrom('cve_counts').select(['cve_id', (eb) => eb.fn.sum<number>('nodes').as('n')]).groupBy('cve_id').execute()).map((r) => [r.cve_id, Number(r.n)]));
-        assert.deepEqual(counts, { 'CVE-2099-0001': 3, 'CVE-2099-0002': 2, 'CVE-2099-0003': 2 });
+        assert.deepEqual(counts, { 'CVE-2099-0001': 4, 'CVE-2099-0002': 3, 'CVE-2099-0003': 3 });
         assert.deepEqual((await verifyAggregates(migrated, { repair: false })).differences, []);
+        assert.deepEqual(await migrated.db.selectFrom('node_patches').select('instance_id').where('installed_times', 'is not', null).execute(), [{ instance_id: 'mi-00000000000000a04' }]);
       } finally {
         await old.open.close();
         await old.cleanup();
