@@ -301,6 +301,12 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       await writeFleetCounters(db, await computeFleetCounters(db));
     },
   },
+  '0011-evaluation-status-index': {
+    async up(db: Kysely<any>) {
+      // Patchline.GetEvaluationStatus's last evaluation time without a table scan (it is polled during re-evaluation).
+      await db.schema.createIndex('node_scans_evaluated').on('node_scans').column('evaluated_at').execute();
+    },
+  },
   };
 }
 

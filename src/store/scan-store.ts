@@ -319,13 +319,17 @@ export class ScanStore {
     }
   }
 
+  /**
+   * The evaluation status. Polled while a fleet is re-evaluated, so each part reads an index, not the table:
+   * node_scans_dirty for the pending count (it shrinks as the fleet is evaluated), node_scans_evaluated for the last
+   * evaluation (evaluation times only grow, so maintaining it touches the index's ends), node_scans_next_change.
+   */
   async status(now: number): Promise<{ pending: number; scanned: number; lastEvaluation: number | null; nextChange: number | null }> {
-    const r = await this.#store.db.selectFrom('node_scans').select((eb) => [
-      eb.fn.countAll<number>().as('scanned'),
-      eb.fn.sum<number>(eb.case().when('dirty', '=', 1).then(1).else(0).end()).as('pending'),
-      eb.fn.max('evaluated_at').as('last'),
-      eb.fn.min(eb.case().when('next_change_at', '>', now).then(eb.ref('next_change_at')).end()).as('next'),
-    ]).executeTakeFirstOrThrow();
+    const r = (await sql<{ scanned: number; pending: number; last: number | null; next: number | null }>`select
+        (select count(*) from node_scans) as scanned,
+        (select count(*) from node_scans where dirty = 1) as pending,
+        (select max(evaluated_at) from node_scans) as last,
+        (select min(next_change_at) from node_scans where next_change_at > ${now}) as next`.execute(this.#store.db)).rows[0]!;
     return { pending: Number(r.pending ?? 0), scanned: Number(r.scanned), lastEvaluation: r.last === null ? null : Number(r.last), nextChange: r.next === null || r.next === undefined ? null : Number(r.next) };
   }
 }
