@@ -27,6 +27,8 @@ export const scanReportOperations = defineOperations({
     const lastNoReboot = input.Operation === 'Install' && input.RebootOption === 'NoReboot'
       ? Math.round(input.OperationEndTime * 1000)
       : previous?.last_no_reboot_install === undefined || previous.last_no_reboot_install === null ? null : Number(previous.last_no_reboot_install);
+    const data = app.scans.encode(prepared, installedTimes);
+    const keys = app.scans.fingerprint(data);
     const scanRow = {
       instance_id: id,
       operating_system: scan.operatingSystem,
@@ -37,7 +39,9 @@ export const scanReportOperations = defineOperations({
       snapshot_id: input.SnapshotId ?? null,
       reboot_option: input.RebootOption ?? null,
       last_no_reboot_install: lastNoReboot,
-      data: app.scans.encode(prepared, installedTimes),
+      data,
+      scan_key: keys.key,
+      times_key: keys.timesKey,
       received_at: now,
       evaluated_at: now,
       evaluated_baseline_id: baseline.BaselineId,

@@ -159,7 +159,7 @@ export class Evaluator {
       timedPositions = Int32Array.from(template.timedRows, (i) => positionOf.get(this.#app.scans.packages.idOf(engineRows[i]!.package) ?? -1) ?? -1);
     }
     return {
-      compiled, engineRows, template, timedPositions, counters: result.counters,
+      compiled, engineRows, template, timedPositions, counters: result.counters, byTimes: new Map(),
       compliance: summarizePatchRows(rows, compiled.availableSecurityUpdatesNonCompliant),
       nextChangeAt: result.nextChangeAt === undefined ? undefined : result.nextChangeAt * 1000,
     };
@@ -237,42 +237,64 @@ export class Evaluator {
     const tags = new Map((await app.store.db.selectFrom('nodes').select(['instance_id', 'patch_group_tag']).where('instance_id', 'in', ids).execute())
       .map((n) => [n.instance_id, n.patch_group_tag]));
     // Identical scans under the same baseline version are evaluated once (#scanMemo); only the others are decoded.
-    const planned: Array<{ row: StoredScanRow; group: string | null; baseline: Baseline; key: string; fingerprint: ScanFingerprint }> = [];
-    const toDecode: StoredScanRow[] = [];
+    // A node whose stored keys (scan fingerprint, installed times) name a row set already made needs no scan data.
+    if (this.#scanMemo.size > SCAN_MEMO_LIMIT) this.#scanMemo.clear();
+    const memoKey = (baseline: Baseline, scanKey: string) => `${baseline.BaselineId}\u0000${baseline.ModifiedDate}\u0000${scanKey}`;
+    const planned: Array<{ row: NodeScansTable; group: string | null; baseline: Baseline; made?: { shared: ScanEvaluation; rowSet: RowSet }; fingerprint?: ScanFingerprint }> = [];
     const baselines = new Map<string, Baseline>(); // by OS and patch group, for this batch
     for (const row of claimed) {
       const group = tags.get(row.instance_id) ?? null;
       const resolvedBy = `${row.operating_system}\u0000${group ?? ''}`;
       let baseline = baselines.get(resolvedBy);
       if (baseline === undefined) baselines.set(resolvedBy, (baseline = await this.baselineFor(row.operating_system, group, resolution)));
-      const fingerprint = app.scans.fingerprint(row.data);
-      const key = `${baseline.BaselineId}\u0000${baseline.ModifiedDate}\u0000${fingerprint.key}`;
-      planned.push({ row, group, baseline, key, fingerprint });
-      if (!this.#memoFresh(key, now)) toDecode.push(row);
+      const p: (typeof planned)[number] = { row, group, baseline };
+      if (row.scan_key !== null && row.times_key !== null) {
+        const key = memoKey(baseline, row.scan_key);
+        const shared = this.#memoFresh(key, now) ? this.#scanMemo.get(key) : undefined;
+        const rowSet = shared?.byTimes.get(row.times_key);
+        if (shared !== undefined && rowSet !== undefined) p.made = { shared, rowSet };
+      }
+      planned.push(p);
+    }
+    const withData = await app.scans.withData(planned.filter((p) => p.made === undefined).map((p) => p.row));
+    const dataOf = new Map(withData.map((d) => [d.instance_id, d]));
+    const toDecode: StoredScanRow[] = [];
+    for (const p of planned) {
+      const d = dataOf.get(p.row.instance_id);
+      if (d === undefined) continue;
+      p.fingerprint = app.scans.fingerprint(d.data);
+      if (!this.#memoFresh(memoKey(p.baseline, p.fingerprint.key), now)) toDecode.push(d);
     }
     const decoded = new Map((await app.scans.decode(toDecode, this.index)).map((d) => [d.row.instance_id, d]));
-    if (this.#scanMemo.size > SCAN_MEMO_LIMIT) this.#scanMemo.clear();
-    const work: Array<{ row: NodeScansTable; write: PatchReportWrite; e: NodeEvaluationResult }> = [];
+    const work: Array<{ row: NodeScansTable; write: PatchReportWrite; e: NodeEvaluationResult; fingerprint?: ScanFingerprint }> = [];
     let sinceYield = 0;
     for (const p of planned) {
       if (++sinceYield === YIELD_EVERY) {
         sinceYield = 0;
         await new Promise((resolve) => setImmediate(resolve));
       }
-      let shared = this.#memoFresh(p.key, now) ? this.#scanMemo.get(p.key) : undefined;
-      if (shared === undefined) {
-        shared = await this.#evaluateScan(decoded.get(p.row.instance_id)!.prepared, p.baseline, now, true, p.fingerprint);
-        this.#scanMemo.set(p.key, shared);
+      let made = p.made;
+      if (made === undefined) {
+        if (p.fingerprint === undefined) continue; // its scan is gone: the node was deleted meanwhile
+        const key = memoKey(p.baseline, p.fingerprint.key);
+        let shared = this.#memoFresh(key, now) ? this.#scanMemo.get(key) : undefined;
+        if (shared === undefined) {
+          shared = await this.#evaluateScan(decoded.get(p.row.instance_id)!.prepared, p.baseline, now, true, p.fingerprint);
+          this.#scanMemo.set(key, shared);
+        }
+        const positions = shared.timedPositions!;
+        const nodeTimes = p.fingerprint.times;
+        const times = new Uint32Array(positions.length);
+        for (let k = 0; k < positions.length; k++) times[k] = positions[k]! < 0 ? 0 : nodeTimes[positions[k]!]!;
+        made = { shared, rowSet: shared.template.withInstalledTimes(times) };
+        if (shared.byTimes.size >= ROW_SETS_PER_SCAN) shared.byTimes.clear();
+        shared.byTimes.set(p.fingerprint.timesKey, made.rowSet);
       }
-      const positions = shared.timedPositions!;
-      const nodeTimes = p.fingerprint.times;
-      const times = new Uint32Array(positions.length);
-      for (let k = 0; k < positions.length; k++) times[k] = positions[k]! < 0 ? 0 : nodeTimes[positions[k]!]!;
+      const { shared, rowSet } = made;
       const e: NodeEvaluationResult = {
-        baseline: p.baseline, compiled: shared.compiled, rowSet: shared.template.withInstalledTimes(times), compliance: shared.compliance,
-        counters: shared.counters, nextChangeAt: shared.nextChangeAt,
+        baseline: p.baseline, compiled: shared.compiled, rowSet, compliance: shared.compliance, counters: shared.counters, nextChangeAt: shared.nextChangeAt,
       };
-      work.push({ row: p.row, write: this.reportWrite(p.row.instance_id, p.row, p.group, e, now, false), e });
+      work.push({ row: p.row, write: this.reportWrite(p.row.instance_id, p.row, p.group, e, now, false), e, fingerprint: p.fingerprint });
     }
     await app.store.transaction(async (trx) => {
       // A node that sent a new scan since the claim was evaluated by that request: leave it alone.
@@ -282,6 +304,7 @@ export class Evaluator {
       await app.reports.applyPatchReportsIn(trx, fresh.map((w) => w.write));
       await app.scans.finishEvaluationsIn(trx, now, fresh.map((w) => ({
         instanceId: w.row.instance_id, evaluatedSeq: Number(w.row.dirty_seq), baselineId: w.e.baseline.BaselineId, nextChangeAt: w.e.nextChangeAt ?? null,
+        ...(w.fingerprint !== undefined && w.row.scan_key === null ? { scanKey: w.fingerprint.key, timesKey: w.fingerprint.timesKey } : {}),
       })));
     });
     return claimed.length;
@@ -345,6 +368,9 @@ const YIELD_EVERY = 8;
 /** Distinct scan evaluations kept (about 5 KB each with 500 packages). */
 const SCAN_MEMO_LIMIT = 20_000;
 
+/** Row sets kept per scan evaluation, by installed-times key (the common case is one: nodes of one image). */
+const ROW_SETS_PER_SCAN = 8;
+
 interface ScanEvaluation {
   compiled: CompiledBaseline;
   engineRows: EvaluatedRow[];
@@ -358,6 +384,8 @@ interface ScanEvaluation {
   compliance: ComplianceSummary;
   counters: Counters;
   nextChangeAt: number | undefined;
+  /** Row sets made from this evaluation, by the nodes' installed-times key (a few: nodes of one image share one). */
+  byTimes: Map<string, RowSet>;
 }
 
 /** An engine row as a stored row, its installed time left 0 (each node's is written into its copy of the set). */

@@ -301,10 +301,13 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       await writeFleetCounters(db, await computeFleetCounters(db));
     },
   },
-  '0011-evaluation-status-index': {
+  '0011-evaluation-keys': {
     async up(db: Kysely<any>) {
       // Patchline.GetEvaluationStatus's last evaluation time without a table scan (it is polled during re-evaluation).
       await db.schema.createIndex('node_scans_evaluated').on('node_scans').column('evaluated_at').execute();
+      // Each stored scan's fingerprint and installed-times digest, filled by the next evaluation of existing scans.
+      await db.schema.alterTable('node_scans').addColumn('scan_key', 'text').execute();
+      await db.schema.alterTable('node_scans').addColumn('times_key', 'text').execute();
     },
   },
   };

@@ -55,6 +55,8 @@ export interface ScanFingerprint {
   packageIds: Int32Array;
   /** Per installed entry: its installed time, epoch seconds (0 = none). */
   times: Uint32Array;
+  /** A digest of `times`. */
+  timesKey: string;
 }
 
 export class ScanStore {
@@ -131,7 +133,10 @@ export class ScanStore {
       buf.writeUInt32LE(0, o + 4);
       o += 11 + 4 * buf.readUInt16LE(o + 9);
     }
-    return { key: createHash('sha1').update(buf).digest('base64'), packageIds, times };
+    return {
+      key: createHash('sha1').update(buf).digest('base64'), packageIds, times,
+      timesKey: createHash('sha1').update(new Uint8Array(times.buffer, times.byteOffset, times.byteLength)).digest('base64'),
+    };
   }
 
   /** Decodes stored scans (loading their packages into the dictionary) into prepared scans. */
@@ -222,7 +227,7 @@ export class ScanStore {
   }
 
   /** Attaches each row's scan data (rows whose data is gone, a node deleted meanwhile, are left out). */
-  async #withData(rows: NodeScansTable[], db: Db = this.#store.db): Promise<StoredScanRow[]> {
+  async withData(rows: NodeScansTable[], db: Db = this.#store.db): Promise<StoredScanRow[]> {
     if (rows.length === 0) return [];
     const data = new Map((await db.selectFrom('node_scan_data').selectAll().where('instance_id', 'in', rows.map((r) => r.instance_id)).execute())
       .map((d) => [d.instance_id, d.data]));
@@ -284,7 +289,8 @@ export class ScanStore {
    * Claims up to `limit` out-of-date nodes for evaluation by this server for `leaseMs` (PostgreSQL: concurrent
    * servers skip each other's claims). Returns their rows.
    */
-  async claimDirty(limit: number, now: number, leaseMs = 60_000): Promise<StoredScanRow[]> {
+  /** Claims up to `limit` dirty nodes (their scan rows, without the scan data: withData reads what is needed). */
+  async claimDirty(limit: number, now: number, leaseMs = 60_000): Promise<NodeScansTable[]> {
     if (this.#store.engine === 'postgres') {
       const result = await sql<NodeScansTable>`
         update node_scans set claimed_until = ${now + leaseMs}
@@ -293,7 +299,7 @@ export class ScanStore {
           where dirty = 1 and (claimed_until is null or claimed_until < ${now})
           order by instance_id limit ${limit} for update skip locked)
         returning *`.execute(this.#store.db);
-      return this.#withData(result.rows);
+      return result.rows;
     }
     const rows = await this.#store.transaction(async (trx) => {
       const rows = await trx.selectFrom('node_scans').selectAll().where('dirty', '=', 1)
@@ -301,20 +307,22 @@ export class ScanStore {
       if (rows.length > 0) await trx.updateTable('node_scans').set({ claimed_until: now + leaseMs }).where('instance_id', 'in', rows.map((r) => r.instance_id)).execute();
       return rows;
     });
-    return this.#withData(rows);
+    return rows;
   }
 
   /**
    * Records evaluations, one statement per 500 nodes; a node stays dirty if it was marked again meanwhile (its
-   * dirty_seq moved past the sequence it was evaluated at).
+   * dirty_seq moved past the sequence it was evaluated at). Scan and times keys, when given, fill in those of scans
+   * stored before they were kept.
    */
-  async finishEvaluationsIn(trx: Db, now: number, done: ReadonlyArray<{ instanceId: string; evaluatedSeq: number; baselineId: string; nextChangeAt: number | null }>): Promise<void> {
+  async finishEvaluationsIn(trx: Db, now: number, done: ReadonlyArray<{ instanceId: string; evaluatedSeq: number; baselineId: string; nextChangeAt: number | null; scanKey?: string; timesKey?: string }>): Promise<void> {
     for (let c = 0; c < done.length; c += 500) {
       const values = sql.join(done.slice(c, c + 500).map((d) =>
-        sql`(${d.instanceId}, cast(${d.evaluatedSeq} as bigint), ${d.baselineId}, cast(${d.nextChangeAt} as bigint))`));
-      await sql`with v(instance_id, seq, baseline_id, next_change_at) as (values ${values})
+        sql`(${d.instanceId}, cast(${d.evaluatedSeq} as bigint), ${d.baselineId}, cast(${d.nextChangeAt} as bigint), cast(${d.scanKey ?? null} as text), cast(${d.timesKey ?? null} as text))`));
+      await sql`with v(instance_id, seq, baseline_id, next_change_at, scan_key, times_key) as (values ${values})
         update node_scans set evaluated_at = ${now}, evaluated_baseline_id = v.baseline_id, next_change_at = v.next_change_at,
-          evaluated_seq = v.seq, dirty = case when node_scans.dirty_seq > v.seq then 1 else 0 end, claimed_until = null
+          evaluated_seq = v.seq, dirty = case when node_scans.dirty_seq > v.seq then 1 else 0 end, claimed_until = null,
+          scan_key = coalesce(v.scan_key, node_scans.scan_key), times_key = coalesce(v.times_key, node_scans.times_key)
         from v where node_scans.instance_id = v.instance_id`.execute(trx);
     }
   }

@@ -265,6 +265,13 @@ export interface NodeScansTable {
   next_change_at: number | null;
   /** A server evaluating the node holds it until then (several servers share the work). */
   claimed_until: number | null;
+  /**
+   * The stored scan's fingerprint (ScanStore.fingerprint: everything but installed times) and a digest of its
+   * installed times; null until known (scans stored before migration 0011 get them at their next evaluation).
+   * Nodes with the same pair evaluate to the same rows: re-evaluation reads the scan of one of them only.
+   */
+  scan_key: string | null;
+  times_key: string | null;
 }
 
 /**

@@ -1,8 +1,9 @@
 // Re-evaluation shares the work of identical scans (src/services/evaluator.ts, #scanMemo): nodes whose stored scans
 // differ only in installed times are evaluated once per baseline version. These tests pin what must still be per
-// node or per moment: each node keeps its own InstalledTime, a node with a different scan gets its own rows, and a
+// node or per moment: each node keeps its own InstalledTime, a node with a different scan gets its own rows, a
 // shared evaluation is not reused once one of its delayed approvals comes due (AWS-AmazonLinux2023DefaultPatchBaseline:
-// Security ∧ Critical/Important after 7 days).
+// Security ∧ Critical/Important after 7 days), and nodes whose stored scan and installed-times keys match one already
+// evaluated in the batch loop are written without their scans being read.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,6 +83,36 @@ for (const { engine, skip } of engines()) {
         assert.deepEqual(p.bash, { State: 'InstalledOther', InstalledTime: installedAt }, id);
       }
       await assertAggregatesExact(server, 'after the approval came due');
+    });
+
+    test('nodes whose stored keys match are evaluated without reading their scans; scans stored without keys get them', async () => {
+      const d = nodeId(4, 'sh');
+      await putScan(server, scan(d, t, INSTALLED_A, false)); // a's scan and installed times
+      const keysOf = async (id: string) => server.app.store.db.selectFrom('node_scans').select(['scan_key', 'times_key']).where('instance_id', '=', id).executeTakeFirstOrThrow();
+      const [ka, kb, kd] = (await Promise.all([a, b, d].map(keysOf))) as [Awaited<ReturnType<typeof keysOf>>, Awaited<ReturnType<typeof keysOf>>, Awaited<ReturnType<typeof keysOf>>];
+      assert.ok(ka.scan_key !== null && ka.times_key !== null, 'PutScanReport stores the keys');
+      assert.deepEqual(kd, ka, 'same scan and times, same keys');
+      assert.equal(kb.scan_key, ka.scan_key);
+      assert.notEqual(kb.times_key, ka.times_key, 'other installed times, another times key');
+      // A scan stored before the keys were kept: its keys come with its next evaluation.
+      await server.app.store.db.updateTable('node_scans').set({ scan_key: null, times_key: null }).where('instance_id', '=', b).execute();
+      // d's scan data is taken away: it can only be evaluated from its keys (a's row set, made by the last batch).
+      const dData = await server.app.store.db.selectFrom('node_scan_data').selectAll().where('instance_id', '=', d).executeTakeFirstOrThrow();
+      await server.app.store.db.deleteFrom('node_scan_data').where('instance_id', '=', d).execute();
+      try {
+        await server.app.scans.markDirty({ all: true });
+        const at = (t + 3 * DAY) * 1000;
+        assert.equal(await server.app.evaluator.runBatch(500, at), 4);
+        assert.deepEqual(await keysOf(b), kb, 'b got its keys back');
+        const pd = byName(await allPatches(ssm, d));
+        assert.deepEqual(pd, byName(await allPatches(ssm, a)), 'd was evaluated from a\'s row set');
+        assert.equal(pd.bash!.InstalledTime, INSTALLED_A);
+        const status = await server.app.scans.status(at);
+        assert.equal(status.pending, 0);
+      } finally {
+        await server.app.store.db.insertInto('node_scan_data').values(dData).execute();
+      }
+      await assertAggregatesExact(server, 'after evaluating from keys');
     });
   });
 }

@@ -183,7 +183,7 @@ for (const { engine, skip } of engines()) {
           await db.insertInto('node_patches').values({ instance_id: id, report_seq: 7, row_count: rows, data }).execute();
           await db.insertInto('node_cves').values({ cve_id: 'CVE-2099-0001', instance_id: id }).execute();
         }
-        assert.deepEqual(await migrateToLatest(old.open.db, old.open.engine), ['0010-row-sets', '0011-evaluation-status-index']);
+        assert.deepEqual(await migrateToLatest(old.open.db, old.open.engine), ['0010-row-sets', '0011-evaluation-keys']);
         const migrated = new Store(old.open);
         const sets = await migrated.db.selectFrom('patch_row_sets').select(['digest', 'row_count']).execute();
         assert.equal(sets.length, 2, 'two distinct outcomes, two sets (a04 differs from a01 in installed times only)');
