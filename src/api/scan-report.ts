@@ -23,12 +23,11 @@ export const scanReportOperations = defineOperations({
     const node = await app.reports.getNode(id);
     const group = node?.patch_group_tag ?? null;
     const baseline = await app.evaluator.baselineFor(scan.operatingSystem, group, await app.evaluator.resolution());
-    const evaluation = await app.evaluator.evaluate(prepared, installedTimes, baseline, now);
+    const evaluation = await app.evaluator.evaluate(prepared, baseline, now);
     const lastNoReboot = input.Operation === 'Install' && input.RebootOption === 'NoReboot'
       ? Math.round(input.OperationEndTime * 1000)
       : previous?.last_no_reboot_install === undefined || previous.last_no_reboot_install === null ? null : Number(previous.last_no_reboot_install);
     const data = app.scans.encode(prepared, installedTimes);
-    const keys = app.scans.fingerprint(data);
     const scanRow = {
       instance_id: id,
       operating_system: scan.operatingSystem,
@@ -40,8 +39,7 @@ export const scanReportOperations = defineOperations({
       reboot_option: input.RebootOption ?? null,
       last_no_reboot_install: lastNoReboot,
       data,
-      scan_key: keys.key,
-      times_key: keys.timesKey,
+      scan_key: app.scans.fingerprint(data).key,
       received_at: now,
       evaluated_at: now,
       evaluated_baseline_id: baseline.BaselineId,

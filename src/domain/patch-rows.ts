@@ -72,11 +72,6 @@ export function withoutInstalledTimes(data: Uint8Array): Buffer {
   return out;
 }
 
-/** Writes installed times into encoded rows: `times[k]` (epoch seconds) into row `rowIndexes[k]`. */
-export function setInstalledTimes(data: Buffer, rowIndexes: ArrayLike<number>, times: ArrayLike<number>): void {
-  for (let k = 0; k < rowIndexes.length; k++) data.writeUInt32LE(Math.max(0, Math.min(0xffffffff, Math.floor(times[k]!))), HEADER + rowIndexes[k]! * ROW + 6);
-}
-
 export interface EncodedRows {
   descriptorIds: Uint32Array;
   decode(descriptors: (id: number) => RowDescriptor): PatchRow[];

@@ -2,11 +2,13 @@
 // content apart from the installed times. Nodes with the same outcome — the same patches in the same states and
 // levels, evaluated under the same baseline — refer to one stored set, so writing a fleet's rows costs one set per
 // distinct outcome plus a reference per node, and the facts the fleet counters need (the KBIds and CVE ids of the
-// Missing and Failed rows) are worked out once per set. A set is addressed by its whole content; a node whose rows
-// differ from a stored set's only in installed times refers to that set and keeps its own times (4 bytes a row).
+// Missing and Failed rows) are worked out once per set. A set stored from a report is addressed by its whole
+// content; a node whose rows differ from a stored set's only in installed times refers to that set and keeps its own
+// times (4 bytes a row). A set evaluated from scans holds no times at all: it names the package each row is timed
+// from, and its nodes read their times from their stored scans (scanRowSetOf).
 
 import { createHash } from 'node:crypto';
-import { encodePatchRows, setInstalledTimes, withoutInstalledTimes } from './patch-rows.ts';
+import { encodePatchRows, withoutInstalledTimes } from './patch-rows.ts';
 import { MISSING_STATES } from './fleet.ts';
 import type { PatchRow } from './patch-state.ts';
 
@@ -26,9 +28,11 @@ export interface RowSet extends RowSetFacts {
    * installed times share it, and can share one stored set.
    */
   readonly shape: string;
-  /** The encoding, with this node's installed times. */
+  /** The encoding, with this node's installed times (0 in a scan-timed set). */
   readonly data: Buffer;
   readonly rowCount: number;
+  /** A scan-timed set (scanRowSetOf): per row, int32 LE, the package whose installed time the row shows. */
+  readonly timedPackages?: Buffer;
 }
 
 export function rowSetDigest(data: Uint8Array): string {
@@ -64,38 +68,33 @@ export function rowSetOf(rows: readonly PatchRow[], descriptorIds: readonly numb
 }
 
 /**
- * Rows many nodes share but for their installed times (one scan evaluated under one baseline): encoded once, with
- * every installed time 0; `withInstalledTimes` gives one node's set by writing its times into a copy.
+ * The row set of a scan's evaluation, shared by every node whose scan evaluates to these rows: its installed times
+ * are 0 and `timedPackages` names, per row, the scan-dictionary id of the installed package whose time the row
+ * shows (-1: none). Each node's times are read from its own stored scan, so nodes differing only in installed
+ * times refer to one set and a re-evaluation writes no per-node times. The set is addressed by its rows and those
+ * packages together (its shape is its digest): sets stored from reports, which carry their own times, never stand
+ * in for it.
  */
-export class RowSetTemplate {
-  readonly #data: Buffer;
-  readonly #shape: string;
-  readonly #facts: RowSetFacts;
-  readonly #rowCount: number;
-  /** Indexes of the rows whose state is an installed one (only they carry a time). */
-  readonly timedRows: Int32Array;
-  #last: { times: Uint32Array; set: RowSet } | undefined;
+export function scanRowSetOf(rows: readonly PatchRow[], descriptorIds: readonly number[], timedPackages: Int32Array): RowSet {
+  if (timedPackages.length !== rows.length) throw new Error('one timed package per row is required');
+  const data = encodePatchRows(rows.map((r) => (r.InstalledTime === 0 ? r : { ...r, InstalledTime: 0 })), descriptorIds);
+  const packages = Buffer.from(timedPackages.buffer, timedPackages.byteOffset, timedPackages.byteLength);
+  const digest = createHash('sha256').update(data).update(SCAN_TIMED).update(packages).digest().subarray(0, 16).toString('base64url');
+  return { digest, shape: digest, data, rowCount: rows.length, timedPackages: Buffer.from(packages), ...rowSetFacts(rows) };
+}
 
-  constructor(rows: readonly PatchRow[], descriptorIds: readonly number[], timedStates: ReadonlySet<string>) {
-    this.#data = encodePatchRows(rows.map((r) => (r.InstalledTime === 0 ? r : { ...r, InstalledTime: 0 })), descriptorIds);
-    this.#shape = rowSetDigest(this.#data);
-    this.#facts = rowSetFacts(rows);
-    this.#rowCount = rows.length;
-    const timed: number[] = [];
-    rows.forEach((r, i) => {
-      if (timedStates.has(r.State)) timed.push(i);
-    });
-    this.timedRows = Int32Array.from(timed);
-  }
+/**
+ * Between a scan-timed set's rows and its packages in its digest. An encoding of rows is exactly as long as its count
+ * says, so these bytes are never the encoding of a set stored from a report: the two kinds never share an address.
+ */
+const SCAN_TIMED = Buffer.from('\u0000scan-timed\u0000');
 
-  /** `times[k]`: the installed time (epoch seconds, 0 = none) of row `timedRows[k]`. */
-  withInstalledTimes(times: Uint32Array): RowSet {
-    const last = this.#last;
-    if (last !== undefined && last.times.length === times.length && last.times.every((t, k) => t === times[k])) return last.set;
-    const data = Buffer.from(this.#data);
-    setInstalledTimes(data, this.timedRows, times);
-    const set: RowSet = { digest: rowSetDigest(data), shape: this.#shape, data, rowCount: this.#rowCount, ...this.#facts };
-    this.#last = { times, set };
-    return set;
-  }
+/** A scan-timed set's rows with each node's installed times: `timeOf(packageId)` from the node's stored scan. */
+export function withScanTimes(rows: readonly PatchRow[], timedPackages: Uint8Array, timeOf: (packageId: number) => number | undefined): PatchRow[] {
+  const ids = new Int32Array(timedPackages.buffer.slice(timedPackages.byteOffset, timedPackages.byteOffset + timedPackages.byteLength));
+  if (ids.length !== rows.length) throw new Error(`a scan-timed set names ${ids.length} packages for ${rows.length} rows`);
+  return rows.map((r, i) => {
+    const id = ids[i]!;
+    return id < 0 ? r : { ...r, InstalledTime: timeOf(id) ?? 0 };
+  });
 }

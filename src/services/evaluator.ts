@@ -12,11 +12,11 @@ import { Errors } from '../server/errors.ts';
 import { findBaseline } from '../api/baseline-lookup.ts';
 import type { Baseline } from '../domain/baseline.ts';
 import { compileBaseline, createDecisionCache, evaluateNode, PackageIndex, type DecisionMemo } from '../domain/evaluation/index.ts';
-import type { CompiledBaseline, EvaluatedRow, ScanPackage } from '../domain/evaluation/types.ts';
+import type { CompiledBaseline, EvaluatedRow } from '../domain/evaluation/types.ts';
 import type { PreparedScan } from '../domain/evaluation/prepare-scan.ts';
 import { summarizePatchRows, type ComplianceSummary, type Counters, type PatchRow } from '../domain/patch-state.ts';
 import { sortPatchRows } from '../domain/patch-rows.ts';
-import { RowSetTemplate, type RowSet } from '../domain/row-set.ts';
+import { scanRowSetOf, type RowSet } from '../domain/row-set.ts';
 import type { PatchReportWrite } from '../store/reporting-store.ts';
 import type { NodeScansTable, StoredScanRow } from '../store/schema.ts';
 import type { Db, Store } from '../store/store.ts';
@@ -32,7 +32,7 @@ export interface Resolution {
 export interface NodeEvaluationResult {
   baseline: Baseline;
   compiled: CompiledBaseline;
-  /** The node's rows as stored (its installed times written into the scan's shared rows). */
+  /** The rows as stored: a scan-timed set, shared by every node whose scan evaluates to it (scanRowSetOf). */
   rowSet: RowSet;
   /** The derived Patch compliance summary (states and levels only: shared by nodes with the same scan). */
   compliance: ComplianceSummary;
@@ -133,14 +133,16 @@ export class Evaluator {
    * Evaluates one prepared scan, its candidates labelled from the advisory catalogue; `now` in epoch ms.
    * `advisoriesChecked`: the caller has just called refreshAdvisories (a batch does it once).
    */
-  async evaluate(prepared: PreparedScan, installedTimes: Map<ScanPackage, number>, baseline: Baseline, now: number, advisoriesChecked = false): Promise<NodeEvaluationResult> {
+  async evaluate(prepared: PreparedScan, baseline: Baseline, now: number, advisoriesChecked = false): Promise<NodeEvaluationResult> {
     const e = await this.#evaluateScan(prepared, baseline, now, advisoriesChecked);
-    const times = Uint32Array.from(e.template.timedRows, (i) => installedTimes.get(e.engineRows[i]!.package) ?? 0);
-    return { baseline, compiled: e.compiled, rowSet: e.template.withInstalledTimes(times), compliance: e.compliance, counters: e.counters, nextChangeAt: e.nextChangeAt };
+    return { baseline, compiled: e.compiled, rowSet: e.rowSet, compliance: e.compliance, counters: e.counters, nextChangeAt: e.nextChangeAt };
   }
 
-  /** The part of an evaluation every node with this scan shares: the engine's rows (sorted), their ids, counters. */
-  async #evaluateScan(prepared: PreparedScan, baseline: Baseline, now: number, advisoriesChecked: boolean, fingerprint?: ScanFingerprint): Promise<ScanEvaluation> {
+  /**
+   * An evaluation every node with this scan shares, installed times included: the rows are a scan-timed set (each
+   * installed row names its package, and each node's time for it is read from the node's own stored scan).
+   */
+  async #evaluateScan(prepared: PreparedScan, baseline: Baseline, now: number, advisoriesChecked: boolean): Promise<ScanEvaluation> {
     if (!advisoriesChecked) await this.refreshAdvisories();
     const labelled = await this.advisories.label(prepared);
     const { compiled, memo } = this.#compiledFor(baseline);
@@ -148,18 +150,9 @@ export class Evaluator {
     const engineRows = sortPatchRows([...result.rows]);
     const descriptorIds = await this.descriptorIds(engineRows);
     const rows = engineRows.map(asPatchRow);
-    const template = new RowSetTemplate(rows, descriptorIds, INSTALLED_STATES);
-    let timedPositions: Int32Array | undefined;
-    if (fingerprint !== undefined) {
-      // Where each timed row's package sits among the stored scan's installed entries (the last entry wins).
-      const positionOf = new Map<number, number>();
-      fingerprint.packageIds.forEach((id, i) => {
-        if (id >= 0) positionOf.set(id, i);
-      });
-      timedPositions = Int32Array.from(template.timedRows, (i) => positionOf.get(this.#app.scans.packages.idOf(engineRows[i]!.package) ?? -1) ?? -1);
-    }
+    const timedPackages = Int32Array.from(engineRows, (r) => (INSTALLED_STATES.has(r.State) ? this.#app.scans.packages.idOf(r.package) ?? -1 : -1));
     return {
-      compiled, engineRows, template, timedPositions, counters: result.counters, byTimes: new Map(),
+      compiled, rowSet: scanRowSetOf(rows, descriptorIds, timedPackages), counters: result.counters,
       compliance: summarizePatchRows(rows, compiled.availableSecurityUpdatesNonCompliant),
       nextChangeAt: result.nextChangeAt === undefined ? undefined : result.nextChangeAt * 1000,
     };
@@ -237,10 +230,11 @@ export class Evaluator {
     const tags = new Map((await app.store.db.selectFrom('nodes').select(['instance_id', 'patch_group_tag']).where('instance_id', 'in', ids).execute())
       .map((n) => [n.instance_id, n.patch_group_tag]));
     // Identical scans under the same baseline version are evaluated once (#scanMemo); only the others are decoded.
-    // A node whose stored keys (scan fingerprint, installed times) name a row set already made needs no scan data.
+    // A node whose stored scan key names an evaluation already made needs no scan data (its installed times are
+    // read from its scan when its rows are).
     if (this.#scanMemo.size > SCAN_MEMO_LIMIT) this.#scanMemo.clear();
     const memoKey = (baseline: Baseline, scanKey: string) => `${baseline.BaselineId}\u0000${baseline.ModifiedDate}\u0000${scanKey}`;
-    const planned: Array<{ row: NodeScansTable; group: string | null; baseline: Baseline; made?: { shared: ScanEvaluation; rowSet: RowSet }; fingerprint?: ScanFingerprint }> = [];
+    const planned: Array<{ row: NodeScansTable; group: string | null; baseline: Baseline; shared?: ScanEvaluation; fingerprint?: ScanFingerprint }> = [];
     const baselines = new Map<string, Baseline>(); // by OS and patch group, for this batch
     for (const row of claimed) {
       const group = tags.get(row.instance_id) ?? null;
@@ -248,51 +242,49 @@ export class Evaluator {
       let baseline = baselines.get(resolvedBy);
       if (baseline === undefined) baselines.set(resolvedBy, (baseline = await this.baselineFor(row.operating_system, group, resolution)));
       const p: (typeof planned)[number] = { row, group, baseline };
-      if (row.scan_key !== null && row.times_key !== null) {
+      if (row.scan_key !== null) {
         const key = memoKey(baseline, row.scan_key);
-        const shared = this.#memoFresh(key, now) ? this.#scanMemo.get(key) : undefined;
-        const rowSet = shared?.byTimes.get(row.times_key);
-        if (shared !== undefined && rowSet !== undefined) p.made = { shared, rowSet };
+        if (this.#memoFresh(key, now)) p.shared = this.#scanMemo.get(key);
       }
       planned.push(p);
     }
-    const withData = await app.scans.withData(planned.filter((p) => p.made === undefined).map((p) => p.row));
+    const withData = await app.scans.withData(planned.filter((p) => p.shared === undefined).map((p) => p.row));
     const dataOf = new Map(withData.map((d) => [d.instance_id, d]));
     const toDecode: StoredScanRow[] = [];
+    const decoding = new Set<string>(); // one scan decoded per evaluation to make
     for (const p of planned) {
       const d = dataOf.get(p.row.instance_id);
       if (d === undefined) continue;
-      p.fingerprint = app.scans.fingerprint(d.data);
-      if (!this.#memoFresh(memoKey(p.baseline, p.fingerprint.key), now)) toDecode.push(d);
+      p.fingerprint = p.row.scan_key !== null ? { key: p.row.scan_key } : app.scans.fingerprint(d.data);
+      const key = memoKey(p.baseline, p.fingerprint.key);
+      if (!this.#memoFresh(key, now) && !decoding.has(key)) {
+        decoding.add(key);
+        toDecode.push(d);
+      }
     }
     const decoded = new Map((await app.scans.decode(toDecode, this.index)).map((d) => [d.row.instance_id, d]));
     const work: Array<{ row: NodeScansTable; write: PatchReportWrite; e: NodeEvaluationResult; fingerprint?: ScanFingerprint }> = [];
+    const madeNow = new Map<string, ScanEvaluation>(); // evaluations made in this batch (valid at `now`)
     let sinceYield = 0;
     for (const p of planned) {
       if (++sinceYield === YIELD_EVERY) {
         sinceYield = 0;
         await new Promise((resolve) => setImmediate(resolve));
       }
-      let made = p.made;
-      if (made === undefined) {
+      let shared = p.shared;
+      if (shared === undefined) {
         if (p.fingerprint === undefined) continue; // its scan is gone: the node was deleted meanwhile
         const key = memoKey(p.baseline, p.fingerprint.key);
-        let shared = this.#memoFresh(key, now) ? this.#scanMemo.get(key) : undefined;
+        shared = madeNow.get(key) ?? (this.#memoFresh(key, now) ? this.#scanMemo.get(key) : undefined);
         if (shared === undefined) {
-          shared = await this.#evaluateScan(decoded.get(p.row.instance_id)!.prepared, p.baseline, now, true, p.fingerprint);
+          // The first node of this key in the batch: its scan was decoded (later ones find the evaluation made).
+          shared = await this.#evaluateScan(decoded.get(p.row.instance_id)!.prepared, p.baseline, now, true);
           this.#scanMemo.set(key, shared);
+          madeNow.set(key, shared);
         }
-        const positions = shared.timedPositions!;
-        const nodeTimes = p.fingerprint.times;
-        const times = new Uint32Array(positions.length);
-        for (let k = 0; k < positions.length; k++) times[k] = positions[k]! < 0 ? 0 : nodeTimes[positions[k]!]!;
-        made = { shared, rowSet: shared.template.withInstalledTimes(times) };
-        if (shared.byTimes.size >= ROW_SETS_PER_SCAN) shared.byTimes.clear();
-        shared.byTimes.set(p.fingerprint.timesKey, made.rowSet);
       }
-      const { shared, rowSet } = made;
       const e: NodeEvaluationResult = {
-        baseline: p.baseline, compiled: shared.compiled, rowSet, compliance: shared.compliance, counters: shared.counters, nextChangeAt: shared.nextChangeAt,
+        baseline: p.baseline, compiled: shared.compiled, rowSet: shared.rowSet, compliance: shared.compliance, counters: shared.counters, nextChangeAt: shared.nextChangeAt,
       };
       work.push({ row: p.row, write: this.reportWrite(p.row.instance_id, p.row, p.group, e, now, false), e, fingerprint: p.fingerprint });
     }
@@ -304,7 +296,7 @@ export class Evaluator {
       await app.reports.applyPatchReportsIn(trx, fresh.map((w) => w.write));
       await app.scans.finishEvaluationsIn(trx, now, fresh.map((w) => ({
         instanceId: w.row.instance_id, evaluatedSeq: Number(w.row.dirty_seq), baselineId: w.e.baseline.BaselineId, nextChangeAt: w.e.nextChangeAt ?? null,
-        ...(w.fingerprint !== undefined && w.row.scan_key === null ? { scanKey: w.fingerprint.key, timesKey: w.fingerprint.timesKey } : {}),
+        ...(w.fingerprint !== undefined && w.row.scan_key === null ? { scanKey: w.fingerprint.key } : {}),
       })));
     });
     return claimed.length;
@@ -368,24 +360,13 @@ const YIELD_EVERY = 8;
 /** Distinct scan evaluations kept (about 5 KB each with 500 packages). */
 const SCAN_MEMO_LIMIT = 20_000;
 
-/** Row sets kept per scan evaluation, by installed-times key (the common case is one: nodes of one image). */
-const ROW_SETS_PER_SCAN = 8;
-
 interface ScanEvaluation {
   compiled: CompiledBaseline;
-  engineRows: EvaluatedRow[];
-  /** The rows encoded once; each node's installed times are written into a copy. */
-  template: RowSetTemplate;
-  /**
-   * For a stored scan (re-evaluation): the position among the scan's installed entries of each template.timedRows
-   * row's package (-1 if none), where every node with the same fingerprint keeps that package's installed time.
-   */
-  timedPositions: Int32Array | undefined;
+  /** The rows, stored once for every node with this scan (their installed times are read from each node's scan). */
+  rowSet: RowSet;
   compliance: ComplianceSummary;
   counters: Counters;
   nextChangeAt: number | undefined;
-  /** Row sets made from this evaluation, by the nodes' installed-times key (a few: nodes of one image share one). */
-  byTimes: Map<string, RowSet>;
 }
 
 /** An engine row as a stored row, its installed time left 0 (each node's is written into its copy of the set). */

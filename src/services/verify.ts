@@ -1,7 +1,7 @@
 // `patchline verify`: recomputes every aggregate kept on write (per-group node counts, per-compliance-type
 // resource counts, and the console's fleet counters: registered and non-compliant nodes, nodes per missing KBId and
 // per CVE) from the per-node rows, checks what is kept per row set (its CVE index; that a node still refers to
-// it), reports each difference, and with `repair` rewrites the aggregates and the row sets' indexes (and sweeps
+// it) and that nodes reading their installed times from their scans have one, reports each difference, and with `repair` rewrites the aggregates and the row sets' indexes (and sweeps
 // unreferenced row sets).
 // Repair runs in one transaction that locks the aggregate tables first, so reports arriving meanwhile wait and
 // then apply their deltas on top of the recomputed values.
@@ -14,7 +14,7 @@ import { COUNTER_COLUMN, COUNTER_NAMES, COMPLIANCE_SEVERITIES, groupContribution
 import { computeFleetCounters, writeFleetCounters, type FleetCounterValues } from '../store/fleet-counters.ts';
 
 export interface AggregateDifference {
-  table: 'patch_group_counts' | 'compliance_type_counts' | 'fleet_counts' | 'missing_patch_counts' | 'cve_counts' | 'node_patch_state' | 'patch_row_set_cves';
+  table: 'patch_group_counts' | 'compliance_type_counts' | 'fleet_counts' | 'missing_patch_counts' | 'cve_counts' | 'node_patch_state' | 'patch_row_set_cves' | 'node_patches';
   key: string;
   column: string;
   expected: number;
@@ -114,6 +114,26 @@ async function compareFleetCounters(db: Transaction<DatabaseSchema>, expected: F
 
 const FLEET_COLUMNS = ['nodes', 'non_compliant'];
 
+/**
+ * Nodes whose installed times are read from their stored scans (node_patches.times_from_scan) must have a scan and
+ * refer to a scan-timed set; each one that does not is a difference (`scan` / `timed_packages`: expected 1, actual
+ * 0). Not repairable from aggregates: the node's next scan, or an evaluation after one, rewrites it.
+ */
+async function scanTimedNodeDifferences(db: Transaction<DatabaseSchema>): Promise<AggregateDifference[]> {
+  const rows = await db.selectFrom('node_patches')
+    .innerJoin('patch_row_sets', 'patch_row_sets.digest', 'node_patches.row_set')
+    .leftJoin('node_scan_data', 'node_scan_data.instance_id', 'node_patches.instance_id')
+    .select(['node_patches.instance_id as instance_id', 'node_scan_data.instance_id as scanned'])
+    .select((eb) => eb.case().when('patch_row_sets.timed_packages', 'is', null).then(0).else(1).end().as('timed'))
+    .where('node_patches.times_from_scan', '=', 1)
+    .where((eb) => eb.or([eb('node_scan_data.instance_id', 'is', null), eb('patch_row_sets.timed_packages', 'is', null)]))
+    .orderBy('node_patches.instance_id').execute();
+  return rows.flatMap((r) => [
+    ...(r.scanned === null ? [{ table: 'node_patches' as const, key: r.instance_id, column: 'scan', expected: 1, actual: 0 }] : []),
+    ...(Number(r.timed) === 0 ? [{ table: 'node_patches' as const, key: r.instance_id, column: 'timed_packages', expected: 1, actual: 0 }] : []),
+  ]);
+}
+
 export interface VerifyResult {
   differences: AggregateDifference[];
   repaired: boolean;
@@ -140,9 +160,10 @@ export async function verifyAggregates(store: Store, options: { repair: boolean 
       ...compare('patch_group_counts', groups, await trx.selectFrom('patch_group_counts').selectAll().execute() as never, 'patch_group', GROUP_COLUMNS),
       ...compare('compliance_type_counts', compliance, await trx.selectFrom('compliance_type_counts').selectAll().execute() as never, 'compliance_type', SEVERITY_COLUMNS),
       ...fleetDifferences,
+      ...await scanTimedNodeDifferences(trx),
     ];
     const nodes = Number((await trx.selectFrom('node_patch_state').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    if (options.repair && differences.length > 0) {
+    if (options.repair && differences.some((d) => d.table !== 'node_patches')) {
       await trx.deleteFrom('patch_group_counts').execute();
       for (const [key, values] of groups) {
         const [name, shard] = key.split('\u0000') as [string, string];
@@ -155,7 +176,7 @@ export async function verifyAggregates(store: Store, options: { repair: boolean 
       }
       if (fleetDifferences.length > 0) await writeFleetCounters(trx, fleet);
     }
-    return { differences, repaired: options.repair && differences.length > 0, nodes, unreferencedRowSets: fleet.unreferencedSets };
+    return { differences, repaired: options.repair && differences.some((d) => d.table !== 'node_patches'), nodes, unreferencedRowSets: fleet.unreferencedSets };
   });
   if (options.repair && result.unreferencedRowSets > 0) await sweepRowSets(store);
   return result;

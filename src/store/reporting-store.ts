@@ -23,7 +23,8 @@ import {
   readPatchRows, encodeJson, decodeJson, descriptorKey, descriptorOf, descriptorIdsInStates, installedTimesOf, type RowDescriptor,
 } from '../domain/patch-rows.ts';
 import { MISSING_STATES, isNonCompliantNode, setDelta } from '../domain/fleet.ts';
-import { cveIdsIn, type RowSet, type RowSetFacts } from '../domain/row-set.ts';
+import { cveIdsIn, withScanTimes, type RowSet, type RowSetFacts } from '../domain/row-set.ts';
+import { installedTimesById } from './scan-store.ts';
 import { DescriptorDictionary } from './descriptors.ts';
 
 export const SHARDS = 8;
@@ -374,13 +375,18 @@ export class ReportingStore {
       .onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => Object.fromEntries(
         STATE_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}` as never)]),
       ) as never)).execute();
-    await trx.insertInto('node_patches').values(reports.map((r, i) => ({
-      instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rowSet.rowCount, row_set: chosen.get(r.rowSet.digest)!.digest,
-      // A set holds the installed times of the node that stored it; a node whose times differ keeps its own.
-      installed_times: r.rowSet.data.equals(chosen.get(r.rowSet.digest)!.data) ? null : installedTimesOf(r.rowSet.data),
-    }))).onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => ({
+    await trx.insertInto('node_patches').values(reports.map((r, i) => {
+      const fromScan = r.rowSet.timedPackages !== undefined;
+      return {
+        instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rowSet.rowCount, row_set: chosen.get(r.rowSet.digest)!.digest,
+        // A scan-timed set's nodes read their times from their scans. A set stored from a report holds the installed
+        // times of the node that stored it; a node whose times differ keeps its own.
+        installed_times: fromScan || r.rowSet.data.equals(chosen.get(r.rowSet.digest)!.data) ? null : installedTimesOf(r.rowSet.data),
+        times_from_scan: fromScan ? 1 : 0,
+      };
+    })).onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => ({
       report_seq: eb.ref('excluded.report_seq'), row_count: eb.ref('excluded.row_count'), row_set: eb.ref('excluded.row_set'),
-      installed_times: eb.ref('excluded.installed_times'),
+      installed_times: eb.ref('excluded.installed_times'), times_from_scan: eb.ref('excluded.times_from_scan'),
     }))).execute();
 
     // Counter rows in (group, shard) order: concurrent writers take row locks in the same order (no deadlock).
@@ -480,7 +486,7 @@ export class ReportingStore {
       const inserting = [...toInsert.values()];
       for (let c = 0; c < inserting.length; c += SET_CHUNK) {
         const rows = await trx.insertInto('patch_row_sets')
-          .values(inserting.slice(c, c + SET_CHUNK).map((s) => ({ digest: s.digest, shape: s.shape, row_count: s.rowCount, data: s.data, created_at: now })))
+          .values(inserting.slice(c, c + SET_CHUNK).map((s) => ({ digest: s.digest, shape: s.shape, row_count: s.rowCount, data: s.data, timed_packages: s.timedPackages ?? null, created_at: now })))
           .onConflict((oc) => oc.column('digest').doNothing()).returning('digest').execute();
         for (const r of rows) inserted.add(r.digest);
       }
@@ -683,36 +689,50 @@ export class ReportingStore {
 
   /**
    * The node's patch rows (sorted by KBId, Title), or undefined if it never reported. Decoded rows are cached (by
-   * row set, shared between nodes; by node and report for nodes with installed times of their own): callers must
-   * not modify them.
+   * row set, shared between nodes; by node and report for nodes with installed times of their own, kept with the
+   * reference or read from the node's stored scan for a scan-timed set): callers must not modify them.
    */
   async getPatchRows(instanceId: string, db: Db = this.db): Promise<{ seq: number; rows: PatchRow[] } | undefined> {
-    // The reference alone first: a set already decoded (the common case when paging) is not read again.
-    let ref: { report_seq: number; row_set: string; installed_times: Uint8Array | null } | undefined = await db.selectFrom('node_patches')
-      .select(['report_seq', 'row_set', 'installed_times']).where('instance_id', '=', instanceId).executeTakeFirst();
+    // The reference alone first: rows already decoded (the common case when paging) are not read again.
+    const ref = await db.selectFrom('node_patches').select(['report_seq', 'row_set', 'installed_times', 'times_from_scan'])
+      .where('instance_id', '=', instanceId).executeTakeFirst();
     if (ref === undefined) return undefined;
-    let shared = this.#rows.get(ref.row_set);
+    const ownTimes = ref.installed_times !== null || Number(ref.times_from_scan) === 1;
+    if (!ownTimes) {
+      const shared = this.#rows.get(ref.row_set);
+      if (shared !== undefined) return { seq: Number(ref.report_seq), rows: shared };
+    } else {
+      const own = this.#nodeRows.get(`${instanceId}\u0000${Number(ref.report_seq)}`);
+      if (own !== undefined) return { seq: Number(ref.report_seq), rows: own };
+    }
+    // One statement for the reference, the set and the scan: a report may have replaced them since the first read.
+    const row = await db.selectFrom('node_patches').innerJoin('patch_row_sets', 'patch_row_sets.digest', 'node_patches.row_set')
+      .leftJoin('node_scan_data', 'node_scan_data.instance_id', 'node_patches.instance_id')
+      .select(['node_patches.report_seq as report_seq', 'node_patches.row_set as row_set', 'node_patches.installed_times as installed_times',
+        'node_patches.times_from_scan as times_from_scan', 'patch_row_sets.data as data', 'patch_row_sets.timed_packages as timed_packages'])
+      .select((eb) => eb.case().when('node_patches.times_from_scan', '=', 1).then(eb.ref('node_scan_data.data')).else(null).end().as('scan'))
+      .where('node_patches.instance_id', '=', instanceId).executeTakeFirst();
+    if (row === undefined) return undefined;
+    const seq = Number(row.report_seq);
+    let shared = this.#rows.get(row.row_set);
     if (shared === undefined) {
-      // One statement for the reference and the set: a report may have replaced both since the first read.
-      const row = await db.selectFrom('node_patches').innerJoin('patch_row_sets', 'patch_row_sets.digest', 'node_patches.row_set')
-        .select(['node_patches.report_seq as report_seq', 'node_patches.row_set as row_set', 'node_patches.installed_times as installed_times', 'patch_row_sets.data as data'])
-        .where('node_patches.instance_id', '=', instanceId).executeTakeFirst();
-      if (row === undefined) return undefined;
-      ref = row;
       const encoded = readPatchRows(row.data);
       await this.descriptors.load(encoded.descriptorIds, db);
       shared = encoded.decode((id) => this.descriptors.get(id));
       this.#rows.set(row.row_set, shared);
     }
-    const seq = Number(ref.report_seq);
-    if (ref.installed_times === null) return { seq, rows: shared };
-    const key = `${instanceId}\u0000${seq}`;
-    let own = this.#nodeRows.get(key);
-    if (own === undefined) {
-      const times = Buffer.from(ref.installed_times.buffer, ref.installed_times.byteOffset, ref.installed_times.byteLength);
+    let own: PatchRow[];
+    if (Number(row.times_from_scan) === 1) {
+      if (row.timed_packages === null) throw new Error(`row set ${row.row_set} of ${instanceId} is not scan-timed`);
+      const times = row.scan === null ? new Map<number, number>() : installedTimesById(row.scan as Uint8Array);
+      own = withScanTimes(shared, row.timed_packages, (id) => times.get(id));
+    } else if (row.installed_times !== null) {
+      const times = Buffer.from(row.installed_times.buffer, row.installed_times.byteOffset, row.installed_times.byteLength);
       own = shared.map((r, i) => ({ ...r, InstalledTime: times.readUInt32LE(i * 4) }));
-      this.#nodeRows.set(key, own);
+    } else {
+      return { seq, rows: shared };
     }
+    this.#nodeRows.set(`${instanceId}\u0000${seq}`, own);
     return { seq, rows: own };
   }
 

@@ -50,13 +50,23 @@ export interface StoredScan {
 }
 
 export interface ScanFingerprint {
+  /** Everything the evaluation depends on (header, packages, candidates, flags), installed times aside. */
   key: string;
-  /** Per installed entry: its package's dictionary id (-1 = none). */
-  packageIds: Int32Array;
-  /** Per installed entry: its installed time, epoch seconds (0 = none). */
-  times: Uint32Array;
-  /** A digest of `times`. */
-  timesKey: string;
+}
+
+/** A stored scan's installed times (epoch seconds) by package-dictionary id; the last entry of a package wins. */
+export function installedTimesById(data: Uint8Array): Map<number, number> {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let o = 4 + buf.readUInt32LE(0);
+  const n = buf.readUInt32LE(o);
+  o += 4;
+  const times = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const id = buf.readInt32LE(o);
+    if (id >= 0) times.set(id, buf.readUInt32LE(o + 4));
+    o += 11 + 4 * buf.readUInt16LE(o + 9);
+  }
+  return times;
 }
 
 export class ScanStore {
@@ -115,9 +125,8 @@ export class ScanStore {
   }
 
   /**
-   * A stored scan's identity apart from its installed times (header, packages, candidates, flags), and per installed
-   * entry, in stored order, its package id and installed time (0 = none): two nodes with the same fingerprint
-   * evaluate to the same rows under the same baseline version, and their entries line up position by position.
+   * A stored scan's identity apart from its installed times: two nodes with the same fingerprint evaluate to the
+   * same rows under the same baseline version (each shows its own installed times, read by installedTimesById).
    */
   fingerprint(data: Uint8Array): ScanFingerprint {
     const buf = Buffer.allocUnsafe(data.byteLength); // a copy whose time fields are zeroed before hashing
@@ -125,18 +134,11 @@ export class ScanStore {
     let o = 4 + buf.readUInt32LE(0);
     const n = buf.readUInt32LE(o);
     o += 4;
-    const packageIds = new Int32Array(n);
-    const times = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
-      packageIds[i] = buf.readInt32LE(o);
-      times[i] = buf.readUInt32LE(o + 4);
       buf.writeUInt32LE(0, o + 4);
       o += 11 + 4 * buf.readUInt16LE(o + 9);
     }
-    return {
-      key: createHash('sha1').update(buf).digest('base64'), packageIds, times,
-      timesKey: createHash('sha1').update(new Uint8Array(times.buffer, times.byteOffset, times.byteLength)).digest('base64'),
-    };
+    return { key: createHash('sha1').update(buf).digest('base64') };
   }
 
   /** Decodes stored scans (loading their packages into the dictionary) into prepared scans. */
@@ -312,17 +314,17 @@ export class ScanStore {
 
   /**
    * Records evaluations, one statement per 500 nodes; a node stays dirty if it was marked again meanwhile (its
-   * dirty_seq moved past the sequence it was evaluated at). Scan and times keys, when given, fill in those of scans
-   * stored before they were kept.
+   * dirty_seq moved past the sequence it was evaluated at). A scan key, when given, fills in that of a scan stored
+   * before keys were kept.
    */
-  async finishEvaluationsIn(trx: Db, now: number, done: ReadonlyArray<{ instanceId: string; evaluatedSeq: number; baselineId: string; nextChangeAt: number | null; scanKey?: string; timesKey?: string }>): Promise<void> {
+  async finishEvaluationsIn(trx: Db, now: number, done: ReadonlyArray<{ instanceId: string; evaluatedSeq: number; baselineId: string; nextChangeAt: number | null; scanKey?: string }>): Promise<void> {
     for (let c = 0; c < done.length; c += 500) {
       const values = sql.join(done.slice(c, c + 500).map((d) =>
-        sql`(${d.instanceId}, cast(${d.evaluatedSeq} as bigint), ${d.baselineId}, cast(${d.nextChangeAt} as bigint), cast(${d.scanKey ?? null} as text), cast(${d.timesKey ?? null} as text))`));
-      await sql`with v(instance_id, seq, baseline_id, next_change_at, scan_key, times_key) as (values ${values})
+        sql`(${d.instanceId}, cast(${d.evaluatedSeq} as bigint), ${d.baselineId}, cast(${d.nextChangeAt} as bigint), cast(${d.scanKey ?? null} as text))`));
+      await sql`with v(instance_id, seq, baseline_id, next_change_at, scan_key) as (values ${values})
         update node_scans set evaluated_at = ${now}, evaluated_baseline_id = v.baseline_id, next_change_at = v.next_change_at,
           evaluated_seq = v.seq, dirty = case when node_scans.dirty_seq > v.seq then 1 else 0 end, claimed_until = null,
-          scan_key = coalesce(v.scan_key, node_scans.scan_key), times_key = coalesce(v.times_key, node_scans.times_key)
+          scan_key = coalesce(v.scan_key, node_scans.scan_key)
         from v where node_scans.instance_id = v.instance_id`.execute(trx);
     }
   }

@@ -128,6 +128,11 @@ export interface NodePatchesTable {
   row_set: string;
   /** The node's installed times, 4 bytes a row (installedTimesOf), when they differ from the set's; else null. */
   installed_times: Buffer | null;
+  /**
+   * 1 when the set is scan-timed (patch_row_sets.timed_packages) and the node's installed times are those of its
+   * stored scan (node_scan_data), read by package; 0 when they are the set's own or `installed_times`.
+   */
+  times_from_scan: number;
 }
 
 /**
@@ -142,6 +147,11 @@ export interface PatchRowSetsTable {
   shape: string;
   row_count: number;
   data: Buffer;
+  /**
+   * Sets evaluated from scans: per row, 4 bytes (int32 LE), the scan-dictionary id of the installed package whose
+   * installed time the row shows (-1: none); the installed times in `data` are 0. Null for sets stored from reports.
+   */
+  timed_packages: Buffer | null;
   created_at: number;
 }
 
@@ -266,12 +276,11 @@ export interface NodeScansTable {
   /** A server evaluating the node holds it until then (several servers share the work). */
   claimed_until: number | null;
   /**
-   * The stored scan's fingerprint (ScanStore.fingerprint: everything but installed times) and a digest of its
-   * installed times; null until known (scans stored before migration 0011 get them at their next evaluation).
-   * Nodes with the same pair evaluate to the same rows: re-evaluation reads the scan of one of them only.
+   * The stored scan's fingerprint (ScanStore.fingerprint: everything but installed times); null until known (scans
+   * stored before migration 0011 get it at their next evaluation). Nodes with the same key evaluate to the same
+   * rows (their times are read from their own scans): re-evaluation reads the scan of one of them only.
    */
   scan_key: string | null;
-  times_key: string | null;
 }
 
 /**

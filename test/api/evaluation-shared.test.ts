@@ -2,8 +2,8 @@
 // differ only in installed times are evaluated once per baseline version. These tests pin what must still be per
 // node or per moment: each node keeps its own InstalledTime, a node with a different scan gets its own rows, a
 // shared evaluation is not reused once one of its delayed approvals comes due (AWS-AmazonLinux2023DefaultPatchBaseline:
-// Security ∧ Critical/Important after 7 days), and nodes whose stored scan and installed-times keys match one already
-// evaluated in the batch loop are written without their scans being read.
+// Security ∧ Critical/Important after 7 days), and nodes whose stored scan key matches one already evaluated in the
+// batch loop are written without their scans being read (their installed times are read from their scans later).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import type { PatchComplianceData, SSMClient } from '@aws-sdk/client-ssm';
 import { engines } from '../helpers/engines.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { nodeId } from '../helpers/fleet.ts';
+import { verifyAggregates } from '../../src/services/verify.ts';
 import { allPatches, assertAggregatesExact, DAY, nowSeconds, putScan, scanBody, type WirePackage, type WireUpdate } from '../helpers/scans.ts';
 
 const INSTALLED_A = Date.UTC(2025, 0, 15, 9, 30, 0) / 1000;
@@ -85,34 +86,57 @@ for (const { engine, skip } of engines()) {
       await assertAggregatesExact(server, 'after the approval came due');
     });
 
-    test('nodes whose stored keys match are evaluated without reading their scans; scans stored without keys get them', async () => {
+    test('nodes whose scan keys match are evaluated without reading their scans, each with its own times; scans stored without keys get them', async () => {
       const d = nodeId(4, 'sh');
-      await putScan(server, scan(d, t, INSTALLED_A, false)); // a's scan and installed times
-      const keysOf = async (id: string) => server.app.store.db.selectFrom('node_scans').select(['scan_key', 'times_key']).where('instance_id', '=', id).executeTakeFirstOrThrow();
-      const [ka, kb, kd] = (await Promise.all([a, b, d].map(keysOf))) as [Awaited<ReturnType<typeof keysOf>>, Awaited<ReturnType<typeof keysOf>>, Awaited<ReturnType<typeof keysOf>>];
-      assert.ok(ka.scan_key !== null && ka.times_key !== null, 'PutScanReport stores the keys');
-      assert.deepEqual(kd, ka, 'same scan and times, same keys');
-      assert.equal(kb.scan_key, ka.scan_key);
-      assert.notEqual(kb.times_key, ka.times_key, 'other installed times, another times key');
-      // A scan stored before the keys were kept: its keys come with its next evaluation.
-      await server.app.store.db.updateTable('node_scans').set({ scan_key: null, times_key: null }).where('instance_id', '=', b).execute();
-      // d's scan data is taken away: it can only be evaluated from its keys (a's row set, made by the last batch).
+      const INSTALLED_D = INSTALLED_B + 1;
+      await putScan(server, scan(d, t, INSTALLED_D, false)); // a's scan, installed times of its own
+      const keyOf = async (id: string) => (await server.app.store.db.selectFrom('node_scans').select('scan_key').where('instance_id', '=', id).executeTakeFirstOrThrow()).scan_key;
+      const [ka, kb, kd] = await Promise.all([a, b, d].map(keyOf));
+      assert.ok(ka !== null, 'PutScanReport stores the key');
+      assert.equal(kb, ka, 'other installed times, the same key');
+      assert.equal(kd, ka);
+      // A scan stored before keys were kept: its key comes with its next evaluation.
+      await server.app.store.db.updateTable('node_scans').set({ scan_key: null }).where('instance_id', '=', b).execute();
+      // d's scan data is taken away while the batch runs: it can only be evaluated from its key (a's evaluation).
       const dData = await server.app.store.db.selectFrom('node_scan_data').selectAll().where('instance_id', '=', d).executeTakeFirstOrThrow();
       await server.app.store.db.deleteFrom('node_scan_data').where('instance_id', '=', d).execute();
+      const at = (t + 3 * DAY) * 1000;
       try {
         await server.app.scans.markDirty({ all: true });
-        const at = (t + 3 * DAY) * 1000;
         assert.equal(await server.app.evaluator.runBatch(500, at), 4);
-        assert.deepEqual(await keysOf(b), kb, 'b got its keys back');
-        const pd = byName(await allPatches(ssm, d));
-        assert.deepEqual(pd, byName(await allPatches(ssm, a)), 'd was evaluated from a\'s row set');
-        assert.equal(pd.bash!.InstalledTime, INSTALLED_A);
-        const status = await server.app.scans.status(at);
-        assert.equal(status.pending, 0);
       } finally {
         await server.app.store.db.insertInto('node_scan_data').values(dData).execute();
       }
+      assert.equal(await keyOf(b), ka, 'b got its key back');
+      const refs = await server.app.store.db.selectFrom('node_patches').select(['instance_id', 'row_set', 'installed_times', 'times_from_scan'])
+        .where('instance_id', 'in', [a, b, d]).orderBy('instance_id').execute();
+      assert.equal(new Set(refs.map((r) => r.row_set)).size, 1, 'a, b and d refer to one stored set');
+      for (const r of refs) assert.deepEqual([r.installed_times, Number(r.times_from_scan)], [null, 1], `${r.instance_id} keeps no times: they are its scan's`);
+      const [pa, pb, pd] = await Promise.all([a, b, d].map(async (id) => byName(await allPatches(ssm, id)))) as [ReturnType<typeof byName>, ReturnType<typeof byName>, ReturnType<typeof byName>];
+      const states = (p: ReturnType<typeof byName>) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v.State]));
+      assert.deepEqual(states(pd), states(pa), 'd was evaluated as a was');
+      for (const [id, p, installedAt] of [[a, pa, INSTALLED_A], [b, pb, INSTALLED_B], [d, pd, INSTALLED_D]] as const) {
+        assert.equal(p.bash!.InstalledTime, installedAt, `${id} shows its own installed times`);
+      }
+      assert.equal(pd.rsyslog!.InstalledTime, 0, 'a Missing row has no installed time');
+      const status = await server.app.scans.status(at);
+      assert.equal(status.pending, 0);
       await assertAggregatesExact(server, 'after evaluating from keys');
+    });
+
+    test('verify reports a node that reads its installed times from a scan it does not have (and repair does not hide it)', async () => {
+      const d = nodeId(4, 'sh');
+      const dData = await server.app.store.db.selectFrom('node_scan_data').selectAll().where('instance_id', '=', d).executeTakeFirstOrThrow();
+      await server.app.store.db.deleteFrom('node_scan_data').where('instance_id', '=', d).execute();
+      try {
+        const expected = [{ table: 'node_patches', key: d, column: 'scan', expected: 1, actual: 0 }];
+        assert.deepEqual((await verifyAggregates(server.app.store, { repair: false })).differences, expected);
+        const repaired = await verifyAggregates(server.app.store, { repair: true });
+        assert.deepEqual([repaired.differences, repaired.repaired], [expected, false]);
+      } finally {
+        await server.app.store.db.insertInto('node_scan_data').values(dData).execute();
+      }
+      await assertAggregatesExact(server, 'with the scan back');
     });
   });
 }

@@ -15,7 +15,7 @@ import { ReportingStore, sweepRowSets, type PatchReportWrite } from '../../src/s
 import { verifyAggregates } from '../../src/services/verify.ts';
 import { countersFromRows, summarizePatchRows, type PatchRow } from '../../src/domain/patch-state.ts';
 import { encodePatchRows, sortPatchRows } from '../../src/domain/patch-rows.ts';
-import { RowSetTemplate, rowSetOf } from '../../src/domain/row-set.ts';
+import { rowSetOf, scanRowSetOf, withScanTimes } from '../../src/domain/row-set.ts';
 import { createPostgresDatabase, engines } from '../helpers/engines.ts';
 
 const NOW = 1_790_000_000_000;
@@ -104,23 +104,25 @@ for (const { engine, skip } of engines()) {
       assert.equal(await count('patch_row_sets'), 0);
     });
 
-    test('a template gives each node its own installed times under one shape (the outcome without the times)', () => {
-      const rows = VARIANTS.A.map((r) => ({ ...r, InstalledTime: 0 }));
-      const ids = rows.map((_, i) => 100 + i);
-      const template = new RowSetTemplate(rows, ids, new Set(['Installed']));
-      assert.deepEqual([...template.timedRows], [rows.findIndex((r) => r.State === 'Installed')]);
-      const a = template.withInstalledTimes(Uint32Array.of(1_700_000_000));
-      const b = template.withInstalledTimes(Uint32Array.of(1_700_000_001));
-      const c = template.withInstalledTimes(Uint32Array.of(1_700_000_000));
-      assert.equal(a.shape, b.shape);
-      assert.notEqual(a.digest, b.digest);
-      assert.deepEqual([c.digest, c.data], [a.digest, a.data]);
-      assert.deepEqual(a.data, encodePatchRows(VARIANTS.A, ids), 'the same bytes as encoding the node\'s rows directly');
-      const direct = rowSetOf(VARIANTS.A, ids);
-      assert.deepEqual([direct.digest, direct.shape], [a.digest, a.shape], 'and the same addresses as the rows\' own');
-      assert.notEqual(rowSetOf(VARIANTS.B, VARIANTS.B.map((_, i) => 100 + i)).shape, a.shape);
+    test('a scan-timed set holds no times, is addressed by its rows and their packages, and never by a report\'s set', () => {
+      const ids = VARIANTS.A.map((_, i) => 100 + i);
+      const installed = VARIANTS.A.findIndex((r) => r.State === 'Installed');
+      const packages = Int32Array.from(VARIANTS.A, (_, i) => (i === installed ? 7 : -1));
+      const a = scanRowSetOf(VARIANTS.A, ids, packages);
+      const later = scanRowSetOf(VARIANTS.A.map((r) => ({ ...r, InstalledTime: r.InstalledTime + 3600 })), ids, packages);
+      assert.deepEqual([later.digest, later.data], [a.digest, a.data], 'installed times are not part of it');
+      assert.equal(a.shape, a.digest, 'its shape is its address: only nodes of the same scan outcome share it');
+      assert.deepEqual(a.data, encodePatchRows(VARIANTS.A.map((r) => ({ ...r, InstalledTime: 0 })), ids), 'the rows, every time 0');
+      assert.deepEqual([...new Int32Array(a.timedPackages!.buffer, a.timedPackages!.byteOffset, VARIANTS.A.length)], [...packages]);
+      const reported = rowSetOf(VARIANTS.A.map((r) => ({ ...r, InstalledTime: 0 })), ids);
+      assert.notEqual(a.digest, reported.digest, 'a report with the same rows and no times is another set');
+      assert.notEqual(a.digest, reported.shape);
+      assert.notEqual(scanRowSetOf(VARIANTS.A, ids, Int32Array.from(VARIANTS.A, (_, i) => (i === installed ? 8 : -1))).digest, a.digest, 'another package, another set');
       assert.deepEqual([...a.cveIds].sort(), ['CVE-2099-0001', 'CVE-2099-0002', 'CVE-2099-0003']);
       assert.deepEqual([...a.missingKbIds].sort(), ['curl.x86_64', 'openssl.x86_64']);
+      const read = withScanTimes(VARIANTS.A.map((r) => ({ ...r, InstalledTime: 0 })), a.timedPackages!, (id) => (id === 7 ? 1_800_000_000 : undefined));
+      assert.deepEqual(read.map((r) => r.InstalledTime), VARIANTS.A.map((_, i) => (i === installed ? 1_800_000_000 : 0)), 'each node\'s times, read by package');
+      assert.throws(() => scanRowSetOf(VARIANTS.A, ids, Int32Array.of(1)), /one timed package per row/);
     });
 
     test('nodes whose rows differ only in installed times share the set and read back their own times', async () => {
@@ -183,7 +185,7 @@ for (const { engine, skip } of engines()) {
           await db.insertInto('node_patches').values({ instance_id: id, report_seq: 7, row_count: rows, data }).execute();
           await db.insertInto('node_cves').values({ cve_id: 'CVE-2099-0001', instance_id: id }).execute();
         }
-        assert.deepEqual(await migrateToLatest(old.open.db, old.open.engine), ['0010-row-sets', '0011-evaluation-keys']);
+        assert.deepEqual(await migrateToLatest(old.open.db, old.open.engine), ['0010-row-sets', '0011-evaluation-keys', '0012-scan-timed-row-sets'], 'and 0012: rows kept with their own times read as before');
         const migrated = new Store(old.open);
         const sets = await migrated.db.selectFrom('patch_row_sets').select(['digest', 'row_count']).execute();
         assert.equal(sets.length, 2, 'two distinct outcomes, two sets (a04 differs from a01 in installed times only)');
