@@ -32,7 +32,9 @@ export class DescriptorDictionary<T> {
       if (this.#byKey.size > MAX_CACHED) this.#clear();
       const wanted = [...missing.keys()];
       await this.#loadByKey(wanted);
-      const absent = wanted.filter((k) => !this.#byKey.has(k));
+      // In key order: concurrent inserts of overlapping keys (other processes interning the same new packages)
+      // then wait on each other in one direction only; in arrival order they deadlock on PostgreSQL.
+      const absent = wanted.filter((k) => !this.#byKey.has(k)).sort();
       for (let c = 0; c < absent.length; c += CHUNK) {
         const chunk = absent.slice(c, c + CHUNK);
         await this.#db.insertInto('patch_descriptors')
