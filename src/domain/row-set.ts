@@ -78,9 +78,10 @@ export function rowSetOf(rows: readonly PatchRow[], descriptorIds: readonly numb
 export function scanRowSetOf(rows: readonly PatchRow[], descriptorIds: readonly number[], timedPackages: Int32Array): RowSet {
   if (timedPackages.length !== rows.length) throw new Error('one timed package per row is required');
   const data = encodePatchRows(rows.map((r) => (r.InstalledTime === 0 ? r : { ...r, InstalledTime: 0 })), descriptorIds);
-  const packages = Buffer.from(timedPackages.buffer, timedPackages.byteOffset, timedPackages.byteLength);
+  const packages = Buffer.alloc(4 * timedPackages.length);
+  timedPackages.forEach((id, i) => packages.writeInt32LE(id, 4 * i)); // little-endian whatever the machine
   const digest = createHash('sha256').update(data).update(SCAN_TIMED).update(packages).digest().subarray(0, 16).toString('base64url');
-  return { digest, shape: digest, data, rowCount: rows.length, timedPackages: Buffer.from(packages), ...rowSetFacts(rows) };
+  return { digest, shape: digest, data, rowCount: rows.length, timedPackages: packages, ...rowSetFacts(rows) };
 }
 
 /**
@@ -90,11 +91,10 @@ export function scanRowSetOf(rows: readonly PatchRow[], descriptorIds: readonly 
 const SCAN_TIMED = Buffer.from('\u0000scan-timed\u0000');
 
 /** A scan-timed set's rows with each node's installed times: `timeOf(packageId)` from the node's stored scan. */
-export function withScanTimes(rows: readonly PatchRow[], timedPackages: Uint8Array, timeOf: (packageId: number) => number | undefined): PatchRow[] {
-  const ids = new Int32Array(timedPackages.buffer.slice(timedPackages.byteOffset, timedPackages.byteOffset + timedPackages.byteLength));
-  if (ids.length !== rows.length) throw new Error(`a scan-timed set names ${ids.length} packages for ${rows.length} rows`);
+export function withScanTimes(rows: readonly PatchRow[], timedPackages: Buffer, timeOf: (packageId: number) => number | undefined): PatchRow[] {
+  if (timedPackages.byteLength !== 4 * rows.length) throw new Error(`a scan-timed set names ${timedPackages.byteLength / 4} packages for ${rows.length} rows`);
   return rows.map((r, i) => {
-    const id = ids[i]!;
+    const id = timedPackages.readInt32LE(4 * i);
     return id < 0 ? r : { ...r, InstalledTime: timeOf(id) ?? 0 };
   });
 }

@@ -115,23 +115,18 @@ async function compareFleetCounters(db: Transaction<DatabaseSchema>, expected: F
 const FLEET_COLUMNS = ['nodes', 'non_compliant'];
 
 /**
- * Nodes whose installed times are read from their stored scans (node_patches.times_from_scan) must have a scan and
- * refer to a scan-timed set; each one that does not is a difference (`scan` / `timed_packages`: expected 1, actual
- * 0). Not repairable from aggregates: the node's next scan, or an evaluation after one, rewrites it.
+ * Nodes that refer to a scan-timed set (patch_row_sets.timed_packages) read their installed times from their stored
+ * scans: each one without a scan is a difference (`scan`: expected 1, actual 0). Not repairable from aggregates: the
+ * node's next scan rewrites its rows.
  */
 async function scanTimedNodeDifferences(db: Transaction<DatabaseSchema>): Promise<AggregateDifference[]> {
   const rows = await db.selectFrom('node_patches')
     .innerJoin('patch_row_sets', 'patch_row_sets.digest', 'node_patches.row_set')
     .leftJoin('node_scan_data', 'node_scan_data.instance_id', 'node_patches.instance_id')
-    .select(['node_patches.instance_id as instance_id', 'node_scan_data.instance_id as scanned'])
-    .select((eb) => eb.case().when('patch_row_sets.timed_packages', 'is', null).then(0).else(1).end().as('timed'))
-    .where('node_patches.times_from_scan', '=', 1)
-    .where((eb) => eb.or([eb('node_scan_data.instance_id', 'is', null), eb('patch_row_sets.timed_packages', 'is', null)]))
+    .select('node_patches.instance_id as instance_id')
+    .where('patch_row_sets.timed_packages', 'is not', null).where('node_scan_data.instance_id', 'is', null)
     .orderBy('node_patches.instance_id').execute();
-  return rows.flatMap((r) => [
-    ...(r.scanned === null ? [{ table: 'node_patches' as const, key: r.instance_id, column: 'scan', expected: 1, actual: 0 }] : []),
-    ...(Number(r.timed) === 0 ? [{ table: 'node_patches' as const, key: r.instance_id, column: 'timed_packages', expected: 1, actual: 0 }] : []),
-  ]);
+  return rows.map((r) => ({ table: 'node_patches' as const, key: r.instance_id, column: 'scan', expected: 1, actual: 0 }));
 }
 
 export interface VerifyResult {

@@ -315,7 +315,6 @@ function buildMigrations(engine: Engine): Record<string, Migration> {
       // A row set evaluated from scans names, per row, the package whose installed time the row shows; its nodes
       // read their times from their stored scans, so re-evaluation writes no per-node times (row-set.ts).
       await db.schema.alterTable('patch_row_sets').addColumn('timed_packages', blob).execute();
-      await db.schema.alterTable('node_patches').addColumn('times_from_scan', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       // The installed-times key only served per-node times; scan_key alone now names a node's shared evaluation.
       await db.schema.alterTable('node_scans').dropColumn('times_key').execute();
     },

@@ -209,7 +209,7 @@ export async function sweepRowSets(store: Store): Promise<number> {
 export class ReportingStore {
   readonly #store: Store;
   /** Decoded rows of row sets, shared by every node that refers to the set. */
-  readonly #rows = new Lru<PatchRow[]>(2048);
+  readonly #rows = new Lru<{ rows: PatchRow[]; timedPackages: Buffer | null }>(2048);
   /** Row sets' facts (Missing/Failed KBIds and CVE ids), for the counters a report moves. */
   readonly #facts = new Lru<RowSetFacts>(4096);
   /** Row sets' stored encodings, to tell whether a node's installed times are the set's. */
@@ -375,18 +375,14 @@ export class ReportingStore {
       .onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => Object.fromEntries(
         STATE_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}` as never)]),
       ) as never)).execute();
-    await trx.insertInto('node_patches').values(reports.map((r, i) => {
-      const fromScan = r.rowSet.timedPackages !== undefined;
-      return {
-        instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rowSet.rowCount, row_set: chosen.get(r.rowSet.digest)!.digest,
-        // A scan-timed set's nodes read their times from their scans. A set stored from a report holds the installed
-        // times of the node that stored it; a node whose times differ keeps its own.
-        installed_times: fromScan || r.rowSet.data.equals(chosen.get(r.rowSet.digest)!.data) ? null : installedTimesOf(r.rowSet.data),
-        times_from_scan: fromScan ? 1 : 0,
-      };
-    })).onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => ({
+    await trx.insertInto('node_patches').values(reports.map((r, i) => ({
+      instance_id: r.instanceId, report_seq: seqs[i]!, row_count: r.rowSet.rowCount, row_set: chosen.get(r.rowSet.digest)!.digest,
+      // A scan-timed set's nodes read their times from their scans. A set stored from a report holds the installed
+      // times of the node that stored it; a node whose times differ keeps its own.
+      installed_times: r.rowSet.timedPackages !== undefined || r.rowSet.data.equals(chosen.get(r.rowSet.digest)!.data) ? null : installedTimesOf(r.rowSet.data),
+    }))).onConflict((oc) => oc.column('instance_id').doUpdateSet((eb) => ({
       report_seq: eb.ref('excluded.report_seq'), row_count: eb.ref('excluded.row_count'), row_set: eb.ref('excluded.row_set'),
-      installed_times: eb.ref('excluded.installed_times'), times_from_scan: eb.ref('excluded.times_from_scan'),
+      installed_times: eb.ref('excluded.installed_times'),
     }))).execute();
 
     // Counter rows in (group, shard) order: concurrent writers take row locks in the same order (no deadlock).
@@ -694,43 +690,41 @@ export class ReportingStore {
    */
   async getPatchRows(instanceId: string, db: Db = this.db): Promise<{ seq: number; rows: PatchRow[] } | undefined> {
     // The reference alone first: rows already decoded (the common case when paging) are not read again.
-    const ref = await db.selectFrom('node_patches').select(['report_seq', 'row_set', 'installed_times', 'times_from_scan'])
-      .where('instance_id', '=', instanceId).executeTakeFirst();
+    const ref = await db.selectFrom('node_patches').select(['report_seq', 'row_set', 'installed_times']).where('instance_id', '=', instanceId).executeTakeFirst();
     if (ref === undefined) return undefined;
-    const ownTimes = ref.installed_times !== null || Number(ref.times_from_scan) === 1;
-    if (!ownTimes) {
-      const shared = this.#rows.get(ref.row_set);
-      if (shared !== undefined) return { seq: Number(ref.report_seq), rows: shared };
-    } else {
+    const cached = this.#rows.get(ref.row_set);
+    if (cached !== undefined) {
+      if (cached.timedPackages === null && ref.installed_times === null) return { seq: Number(ref.report_seq), rows: cached.rows };
       const own = this.#nodeRows.get(`${instanceId}\u0000${Number(ref.report_seq)}`);
       if (own !== undefined) return { seq: Number(ref.report_seq), rows: own };
     }
-    // One statement for the reference, the set and the scan: a report may have replaced them since the first read.
+    // One statement for the reference, the set and (for a scan-timed set) the node's scan: a report may have replaced
+    // them since the first read.
     const row = await db.selectFrom('node_patches').innerJoin('patch_row_sets', 'patch_row_sets.digest', 'node_patches.row_set')
       .leftJoin('node_scan_data', 'node_scan_data.instance_id', 'node_patches.instance_id')
       .select(['node_patches.report_seq as report_seq', 'node_patches.row_set as row_set', 'node_patches.installed_times as installed_times',
-        'node_patches.times_from_scan as times_from_scan', 'patch_row_sets.data as data', 'patch_row_sets.timed_packages as timed_packages'])
-      .select((eb) => eb.case().when('node_patches.times_from_scan', '=', 1).then(eb.ref('node_scan_data.data')).else(null).end().as('scan'))
+        'patch_row_sets.data as data', 'patch_row_sets.timed_packages as timed_packages'])
+      .select((eb) => eb.case().when('patch_row_sets.timed_packages', 'is not', null).then(eb.ref('node_scan_data.data')).else(null).end().as('scan'))
       .where('node_patches.instance_id', '=', instanceId).executeTakeFirst();
     if (row === undefined) return undefined;
     const seq = Number(row.report_seq);
-    let shared = this.#rows.get(row.row_set);
-    if (shared === undefined) {
+    let set = this.#rows.get(row.row_set);
+    if (set === undefined) {
       const encoded = readPatchRows(row.data);
       await this.descriptors.load(encoded.descriptorIds, db);
-      shared = encoded.decode((id) => this.descriptors.get(id));
-      this.#rows.set(row.row_set, shared);
+      const timedPackages = row.timed_packages === null ? null : Buffer.from(row.timed_packages.buffer, row.timed_packages.byteOffset, row.timed_packages.byteLength);
+      set = { rows: encoded.decode((id) => this.descriptors.get(id)), timedPackages };
+      this.#rows.set(row.row_set, set);
     }
     let own: PatchRow[];
-    if (Number(row.times_from_scan) === 1) {
-      if (row.timed_packages === null) throw new Error(`row set ${row.row_set} of ${instanceId} is not scan-timed`);
+    if (set.timedPackages !== null) {
       const times = row.scan === null ? new Map<number, number>() : installedTimesById(row.scan as Uint8Array);
-      own = withScanTimes(shared, row.timed_packages, (id) => times.get(id));
+      own = withScanTimes(set.rows, set.timedPackages, (id) => times.get(id));
     } else if (row.installed_times !== null) {
       const times = Buffer.from(row.installed_times.buffer, row.installed_times.byteOffset, row.installed_times.byteLength);
-      own = shared.map((r, i) => ({ ...r, InstalledTime: times.readUInt32LE(i * 4) }));
+      own = set.rows.map((r, i) => ({ ...r, InstalledTime: times.readUInt32LE(i * 4) }));
     } else {
-      return { seq, rows: shared };
+      return { seq, rows: set.rows };
     }
     this.#nodeRows.set(`${instanceId}\u0000${seq}`, own);
     return { seq, rows: own };

@@ -126,13 +126,11 @@ export interface NodePatchesTable {
   row_count: number;
   /** patch_row_sets.digest */
   row_set: string;
-  /** The node's installed times, 4 bytes a row (installedTimesOf), when they differ from the set's; else null. */
-  installed_times: Buffer | null;
   /**
-   * 1 when the set is scan-timed (patch_row_sets.timed_packages) and the node's installed times are those of its
-   * stored scan (node_scan_data), read by package; 0 when they are the set's own or `installed_times`.
+   * The node's installed times, 4 bytes a row (installedTimesOf), when they differ from the set's; else null. Null
+   * for a scan-timed set (patch_row_sets.timed_packages): the node's times are those of its stored scan.
    */
-  times_from_scan: number;
+  installed_times: Buffer | null;
 }
 
 /**

@@ -113,7 +113,7 @@ for (const { engine, skip } of engines()) {
       assert.deepEqual([later.digest, later.data], [a.digest, a.data], 'installed times are not part of it');
       assert.equal(a.shape, a.digest, 'its shape is its address: only nodes of the same scan outcome share it');
       assert.deepEqual(a.data, encodePatchRows(VARIANTS.A.map((r) => ({ ...r, InstalledTime: 0 })), ids), 'the rows, every time 0');
-      assert.deepEqual([...new Int32Array(a.timedPackages!.buffer, a.timedPackages!.byteOffset, VARIANTS.A.length)], [...packages]);
+      assert.deepEqual(Array.from(packages, (_, i) => a.timedPackages!.readInt32LE(4 * i)), [...packages], 'per row, int32 LE, its package');
       const reported = rowSetOf(VARIANTS.A.map((r) => ({ ...r, InstalledTime: 0 })), ids);
       assert.notEqual(a.digest, reported.digest, 'a report with the same rows and no times is another set');
       assert.notEqual(a.digest, reported.shape);
